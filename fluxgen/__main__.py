@@ -1,0 +1,5 @@
+"""`python -m fluxgen`: the same program as `kubectl fluxgen`."""
+
+from fluxgen.cli import main
+
+main()

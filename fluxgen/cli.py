@@ -1,0 +1,120 @@
+"""The command line: parse flags, call the pipeline, print or write. The only place that exits.
+
+The same program answers as `kubectl fluxgen`, `flux fluxgen` and `python -m fluxgen`; help
+text names whichever the user typed.
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from fluxgen import __version__
+from fluxgen.errors import FluxgenError, SpecError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+SPEC_FILE = "fluxgen.yaml"
+
+
+def _prog_name() -> str:
+    """`kubectl fluxgen` or `flux fluxgen`, as krew's guide asks plugins to say in their usage."""
+    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "flux fluxgen" if base.startswith("flux-") else "kubectl fluxgen"
+
+
+class _Group(click.Group):
+    """Turns fluxgen's own errors into a message and exit code 1; anything else is a bug."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SpecError as err:
+            for problem in err.problems:
+                click.echo(problem, err=True)
+            ctx.exit(1)
+        except FluxgenError as err:
+            raise click.ClickException(str(err)) from err
+
+
+_file_option = click.option(
+    "-f", "--filename", "spec_file", default=SPEC_FILE, show_default=True, metavar="FILE",
+    help="The fluxgen spec to read; '-' reads standard input.")
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+def cli():
+    """Generate Flux objects (sources, HelmReleases, Kustomizations) from one fluxgen.yaml.
+
+    \b
+    Examples:
+      # Print the objects, or apply them
+      kubectl fluxgen render
+      kubectl fluxgen render | kubectl apply -f -
+      # Write them into a GitOps repository, one folder per app
+      kubectl fluxgen render --output-dir ./clusters/prod
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@_file_option
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Format of standard output.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write files into DIR (one folder per app) instead of printing.")
+@click.option("--force", is_flag=True, help="With --output-dir: overwrite files edited by hand or not written "
+                                            "by fluxgen.")
+def render(spec_file, output, output_dir, force):
+    """Print (or write) the Flux objects for a spec.
+
+    \b
+    Sources come first, in order of first use, then the HelmReleases and Kustomizations
+    in spec order. The same spec always gives the same bytes.
+    """
+    from fluxgen import output as out
+    from fluxgen.pipeline import resources_for
+
+    if force and output_dir is None:
+        raise click.UsageError("--force only applies with --output-dir")
+    if output == "json" and output_dir is not None:
+        raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
+    resources = resources_for(spec_file)
+    if output_dir is None:
+        docs = [doc for _, doc in resources]
+        click.echo(out.dump_json(docs) if output == "json" else out.dump_all(docs), nl=False)
+        return
+    from fluxgen.writer import write_tree
+
+    done = write_tree(output_dir, out.files_for(resources), force=force)
+    for path in done["remove"]:
+        click.echo(f"removed {output_dir / path} (no longer generated)", err=True)
+    click.echo(f"wrote {len(done['write'])} file(s) to {output_dir}, {len(done['unchanged'])} unchanged", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@_file_option
+def validate(spec_file):
+    """Check a spec without printing any objects; exit code 1 lists every problem."""
+    from fluxgen.pipeline import resources_for
+
+    resources = resources_for(spec_file)
+    name = "<stdin>" if spec_file == "-" else spec_file
+    click.echo(f"{name}: valid ({len(resources)} Flux objects)")
+
+
+@cli.command(context_settings=CONTEXT)
+def version():
+    """Print the fluxgen version."""
+    click.echo(f"fluxgen: v{__version__}")
+
+
+def main() -> None:
+    """Entry point of kubectl-fluxgen, flux-fluxgen and `python -m fluxgen`."""
+    if hasattr(signal, "SIGPIPE"):  # `kubectl fluxgen render | head` ends quietly, like other CLIs
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        cli.main(prog_name=_prog_name())
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

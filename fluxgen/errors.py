@@ -1,0 +1,25 @@
+"""The one exception family fluxgen raises; cli.py turns it into a message and exit code 1."""
+
+
+class FluxgenError(Exception):
+    """Something the user can fix: printed without a traceback, exit code 1."""
+
+
+class SpecError(FluxgenError):
+    """The spec (or a file it names) is wrong; carries every problem found, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class OutputError(FluxgenError):
+    """The output folder cannot be written as asked (conflicts, escapes, permissions)."""
+
+
+class ClusterError(FluxgenError):
+    """kubectl is missing, failed, or printed something fluxgen cannot read."""
+
+
+class PackageError(FluxgenError):
+    """A folder of manifests cannot be turned into a chart or overlay."""

@@ -1,0 +1,77 @@
+"""Objects -> text: the YAML stream (like `flux create --export`) and the JSON List.
+
+The YAML is read back the same by PyYAML (YAML 1.1), Go's yaml.v2 (kubectl apply: `y`, `n`
+are booleans there) and yaml.v3 (kustomize, YAML 1.2: `1e3` is a number there): every string
+any of them would read as something else is quoted. Pure: returns text, never prints.
+"""
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from fluxgen.document import Float, Int
+
+class _Dumper(yaml.SafeDumper):  # not CSafeDumper: libyaml escapes emoji, and bytes must not depend on it
+    def ignore_aliases(self, data):  # never write anchors: reviewers and kubectl want plain objects
+        return True
+
+
+_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks to YAML 1.1 readers: always escape them
+
+
+def _str(dumper, text: str):
+    style = '"' if any(ch in text for ch in _BREAKS) else "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(Int, lambda d, v: d.represent_int(int(v)))
+_Dumper.add_representer(Float, lambda d, v: d.represent_float(float(v)))
+
+# Plain scalars that other YAML readers take for something other than a string. PyYAML's own
+# resolver (YAML 1.1) already quotes the rest; these make it quote the strings below as well.
+_OTHER_READERS = {
+    "tag:yaml.org,2002:bool": r"^(?:y|Y|n|N)$",  # yaml.v2 (kubectl, sigs.k8s.io/yaml)
+    "tag:yaml.org,2002:int": r"^(?:[-+]?[0-9]+|0o[0-7]+|[-+]?0x[0-9a-fA-F]+)$",  # YAML 1.2 core
+    "tag:yaml.org,2002:float": r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+}
+for _tag, _pattern in _OTHER_READERS.items():
+    _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list("-+0123456789.yYnN"))
+
+
+def dump_yaml(doc: Any) -> str:
+    """One object as YAML: keys sorted, lists not indented, nothing folded."""
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=2**31 - 1,
+                     default_flow_style=False)
+
+
+def dump_all(docs: list[dict]) -> str:
+    """A YAML stream: `---` before each object, a newline at the end."""
+    return "".join(f"---\n{dump_yaml(doc)}" for doc in docs)
+
+
+def dump_json(docs: list[dict]) -> str:
+    """A v1 List, as `kubectl get -o json` prints one."""
+    listing = {"apiVersion": "v1", "kind": "List", "items": docs}
+    return json.dumps(listing, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+FILE_NAMES = {
+    "HelmRepository": "helmrepository.yaml",
+    "OCIRepository": "ocirepository.yaml",
+    "GitRepository": "gitrepository.yaml",
+    "HelmRelease": "helmrelease.yaml",
+    "Kustomization": "flux-kustomization.yaml",  # kustomization.yaml is kustomize's own file
+}
+
+
+def files_for(resources: list[tuple[str, dict]]) -> dict[str, str]:
+    """The --output-dir layout: {relative path: YAML text}; objects sharing a file keep their order."""
+    grouped: dict[str, list[dict]] = {}
+    for folder, doc in resources:
+        path = FILE_NAMES[doc["kind"]] if folder == "." else f"{folder}/{FILE_NAMES[doc['kind']]}"
+        grouped.setdefault(path, []).append(doc)
+    return {path: dump_all(docs) for path, docs in grouped.items()}

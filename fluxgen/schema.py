@@ -1,0 +1,115 @@
+"""SCHEMA: the cerberus description of fluxgen.yaml (shape, types, patterns, allowed values).
+
+Data only. Rules that span several fields after `defaults:` are merged (exactly one Git ref,
+dependsOn targets, ...) live in spec.py. `meta.hint` is the message shown when a pattern
+fails, and `meta.description` documents the field.
+"""
+
+from fluxgen.document import Float, Int
+
+API_VERSION = "fluxgen/v1"
+
+# Flux's duration pattern (all kinds); no `d` unit, so `1d` is refused before a cluster sees it.
+DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+HTTP_URL = r"^(http|https)://[^/\s]+.*$"
+OCI_URL = r"^oci://[^/\s]+.*$"
+GIT_URL = r"^(http|https|ssh)://[^/\s]+.*$"
+GIT_REFS = ("branch", "tag", "semver", "commit")
+
+
+def as_text(value):
+    """YAML reads `version: 1.10` as a number; keep the text the user wrote."""
+    if isinstance(value, (Int, Float)):
+        return value.text
+    return value
+
+
+def _text(description: str, **rules) -> dict:
+    return {"type": "string", "coerce": as_text, "empty": False, "meta": {"description": description}, **rules}
+
+
+# What to tell a user whose value does not match a pattern.
+HINTS = {
+    DNS_LABEL: "must be a DNS-1123 label: lowercase letters, digits and '-', "
+               "starting and ending with a letter or digit",
+    DURATION: "must be a Go duration such as 30s, 5m, 1h or 1h30m (Flux has no 'd' unit: write 24h)",
+}
+
+
+def _label(description: str, **rules) -> dict:
+    return _text(description, regex=DNS_LABEL, maxlength=63, **rules)
+
+
+def _duration(description: str) -> dict:
+    return _text(description, regex=DURATION)
+
+
+def _path(description: str) -> dict:
+    return _text(description, check_with="repo_path")
+
+
+GIT = {
+    "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with="git_url"),
+    "branch": _text("Git branch (the default ref is branch main)"),
+    "tag": _text("Git tag"),
+    "semver": _text("semver range matched against Git tags"),
+    "commit": _text("Git commit SHA (may be combined with branch)"),
+    "name": _label("name of the GitRepository (derived from the URL when unset)"),
+}
+
+CHART = {
+    "repository": _text("Helm repository URL (https://) or OCI registry (oci://)",
+                        check_with="chart_url", excludes="path", dependencies="name"),
+    "name": _text("chart name in the repository", excludes="path", dependencies="repository"),
+    "version": _text("chart version or semver range; always a string", excludes="path"),
+    "repositoryName": _label("name of the HelmRepository or OCIRepository (derived from the URL when unset)",
+                             excludes="path"),
+    "path": _path("path of the chart inside the app's Git repository"),
+}
+
+KUSTOMIZE = {
+    "path": _path("path of the kustomize overlay inside the app's Git repository") | {"required": True},
+    "prune": {"type": "boolean", "meta": {"description": "garbage-collect removed objects (default true)"}},
+}
+
+DEPENDENCY = {
+    "meta": {"hint": "must be the name of an app, or {name: ..., namespace: ...}"},
+    "anyof": [  # cerberus allows no coerce inside anyof
+        {"type": "string", "regex": DNS_LABEL, "maxlength": 63},
+        {"type": "dict", "schema": {"name": _label("object name") | {"required": True},
+                                    "namespace": _label("object namespace")}},
+    ],
+}
+
+# Keys that may stand in `defaults:` as well as on an app.
+SHARED = {
+    "namespace": _label("metadata.namespace of the Flux objects (default flux-system)"),
+    "interval": _duration("spec.interval of the HelmRelease or Kustomization (default 5m)"),
+    "git": {"type": "dict", "schema": GIT, "meta": {"description": "the Git repository apps are read from"}},
+}
+
+APP = SHARED | {
+    "name": _label("name of the HelmRelease or Kustomization", required=True),
+    "chart": {"type": "dict", "schema": CHART, "required": True, "excludes": "kustomize",
+              "meta": {"description": "deploy a Helm chart"}},
+    "kustomize": {"type": "dict", "schema": KUSTOMIZE, "required": True, "excludes": "chart",
+                  "meta": {"description": "deploy a kustomize overlay kept in Git"}},
+    "targetNamespace": _label("namespace the app is installed into (default: the app's name; null: unset)",
+                              nullable=True),
+    "releaseName": _text("Helm release name (default: the app's name); at most 53 characters",
+                         maxlength=53),
+    "values": {"type": "dict", "meta": {"description": "Helm values, emitted under spec.values"}},
+    "valuesFiles": {"type": "list", "schema": _text("local YAML file, relative to the spec file"),
+                    "meta": {"description": "local values files, deep-merged in order, then values on top"}},
+    "dependsOn": {"type": "list", "schema": DEPENDENCY,
+                  "meta": {"description": "apps (or {name, namespace} objects) that must be ready first"}},
+    "package": _text("local folder of plain manifests to build the chart or overlay from"),
+}
+
+SCHEMA = {
+    "apiVersion": {"type": "string", "allowed": [API_VERSION]},
+    "defaults": {"type": "dict", "schema": SHARED, "default": {}},
+    "apps": {"type": "list", "required": True, "minlength": 1, "schema": {"type": "dict", "schema": APP},
+             "meta": {"description": "the apps to deploy"}},
+}

@@ -1,0 +1,140 @@
+"""Which Flux sources the apps need, how they are shared and what they are called.
+
+Pure functions on the normalized apps of spec.py. A source is a plain dict:
+{kind, namespace, name, url, ref}. Apps with the same kind, namespace, normalized URL and
+(for Git and OCI) ref share one source. Names come from the URL, deterministically; a derived
+name already taken by a different source gets a suffix from a hash of that source.
+"""
+
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from fluxgen.schema import GIT_REFS
+
+# Path segments and host labels that say nothing about what a repository holds.
+_GENERIC = {"charts", "chart", "helm", "helm-charts", "helmcharts", "stable", "repo", "repos", "repository",
+            "git", "gitops", "oci", "www", "registry", "io", "com", "org", "net", "dev", "cloud", "github",
+            "gitlab", "pages", "bitbucket", "azurecr", "pkg"}
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+OCI_HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+
+
+def kind_of(app: dict) -> str:
+    """The Flux kind that deploys the app."""
+    return "HelmRelease" if "chart" in app else "Kustomization"
+
+
+def in_git(app: dict) -> bool:
+    """Whether the app's chart or overlay is read from its Git repository."""
+    return "kustomize" in app or "path" in app["chart"]
+
+
+def normalize_url(url: str, kind: str) -> str:
+    """Compare URLs as Flux users mean them: scheme and host case, a trailing slash, `.git`."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    if kind == "GitRepository" and path.endswith(".git"):
+        path = path[:-4]
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+
+
+def source_request(app: dict) -> dict:
+    """The source an app needs, before naming: {kind, namespace, url, ref, name (explicit or None)}."""
+    namespace = app["namespace"]
+    if in_git(app):
+        git = app["git"]
+        ref = {key: git[key] for key in GIT_REFS if key in git}
+        return {"kind": "GitRepository", "namespace": namespace, "url": git["url"], "ref": ref,
+                "name": git.get("name")}
+    chart = app["chart"]
+    if chart["repository"].startswith("oci://"):
+        url = chart["repository"].rstrip("/") + "/" + chart["name"]
+        return {"kind": "OCIRepository", "namespace": namespace, "url": url, "ref": oci_ref(chart.get("version")),
+                "name": chart.get("repositoryName")}
+    return {"kind": "HelmRepository", "namespace": namespace, "url": chart["repository"], "ref": {},
+            "name": chart.get("repositoryName")}
+
+
+def oci_ref(version: str | None) -> dict:
+    """An exact chart version is an OCI tag (Helm writes `+` as `_`); anything else a semver range."""
+    if version is None:
+        return {"semver": "*"}  # what a HelmRelease chart without version means; OCI's own default is `latest`
+    if _EXACT_VERSION.match(version):
+        return {"tag": version.replace("+", "_")}
+    return {"semver": version}
+
+
+def identity(source: dict) -> tuple:
+    """What makes two sources the same object."""
+    ref = tuple(sorted(source["ref"].items()))
+    return (source["kind"], source["namespace"], normalize_url(source["url"], source["kind"]), ref)
+
+
+def plan_sources(apps: list[dict], taken: set | None = None) -> tuple[list[dict], list[dict]]:
+    """Return (unique sources in order of first use, the source of each app).
+
+    `taken` holds (kind, namespace, name) already used by other objects (e.g. in the cluster).
+    Call name_conflicts first: explicit names are used as given.
+    """
+    unique: dict[tuple, dict] = {}
+    for app in apps:
+        request = source_request(app)
+        shared = unique.setdefault(identity(request), request)
+        shared["name"] = shared["name"] or request["name"]
+    sources = list(unique.values())
+    taken = set(taken or ()) | {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]}
+    for source in sources:
+        if source["name"] is None:
+            source["name"] = _free_name(source, derive_name(source["url"], source["kind"]), taken)
+            taken.add((source["kind"], source["namespace"], source["name"]))
+    return sources, [unique[identity(source_request(app))] for app in apps]
+
+
+def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
+    """Explicit source names that clash: (app index, field path, message) for each."""
+    owner: dict[tuple, tuple] = {}  # (kind, namespace, name) -> (identity, app index)
+    named: dict[tuple, tuple] = {}  # identity -> (name, app index)
+    conflicts = []
+    for index, app in enumerate(apps):
+        request = source_request(app)
+        if not request["name"]:
+            continue
+        kind, name, ident = request["kind"], request["name"], identity(request)
+        field = ("git", "name") if kind == "GitRepository" else ("chart", "repositoryName")
+        key = (kind, request["namespace"], name)
+        if ident in named and named[ident][0] != name:
+            conflicts.append((index, field, f"this {kind} is already named {named[ident][0]!r} "
+                                            f"by apps[{named[ident][1]}]"))
+        elif key in owner and owner[key][0] != ident:
+            conflicts.append((index, field, f"{name!r} already names a different {kind} "
+                                            f"(apps[{owner[key][1]}]); give this one another name"))
+        named.setdefault(ident, (name, index))
+        owner.setdefault(key, (ident, index))
+    return conflicts
+
+
+def _free_name(source: dict, name: str, taken: set) -> str:
+    if (source["kind"], source["namespace"], name) not in taken:
+        return name
+    digest = hashlib.sha256(repr(identity(source)).encode()).hexdigest()
+    return f"{name[:56].rstrip('-')}-{digest[:6]}"
+
+
+def derive_name(url: str, kind: str) -> str:
+    """A readable DNS label for a source URL: its last meaningful path segment, else its host."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and kind == "GitRepository" and segments[-1].endswith(".git"):
+        segments[-1] = segments[-1][:-4]
+    for segment in reversed(segments):
+        name = _slug(segment)
+        if name and name not in _GENERIC:
+            return name
+    labels = [_slug(label) for label in (parts.hostname or "").split(".")]
+    useful = [label for label in labels[:-1] if label and label not in _GENERIC]
+    return useful[-1] if useful else (_slug(parts.hostname or "") or "source")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].rstrip("-")

@@ -1,0 +1,131 @@
+"""write_tree: the only code that writes files. All or nothing, never outside the folder.
+
+fluxgen keeps `.fluxgen.sum` in the output folder (sha256sum format: `sha256sum -c` checks
+it) with the hash of every file it wrote. A file whose bytes still match that hash is
+fluxgen's to rewrite or remove; any other existing file (edited by hand, or never written by
+fluxgen) is a conflict, left alone unless `force` is given.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from fluxgen.errors import OutputError
+
+RECORD = ".fluxgen.sum"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_record(outdir: Path) -> dict[str, str]:
+    """{relative path: sha256} of the files fluxgen wrote last time."""
+    try:
+        text = (outdir / RECORD).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise OutputError(f"{outdir / RECORD}: cannot read: {err}") from err
+    record = {}
+    for line in text.splitlines():
+        digest, _, path = line.partition("  ")
+        if len(digest) == 64 and path:
+            record[path] = digest
+    return record
+
+
+def _target(outdir: Path, real_outdir: Path, relative: str) -> Path:
+    parts = PurePosixPath(relative).parts
+    if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
+        raise OutputError(f"{relative}: would be written outside {outdir}")
+    target = outdir.joinpath(*parts)
+    parent = target.parent
+    while not parent.exists() and parent != outdir:
+        parent = parent.parent
+    if not parent.resolve().is_relative_to(real_outdir):
+        raise OutputError(f"{target}: a symbolic link leads out of {outdir}; refusing to write there")
+    return target
+
+
+def plan(outdir: Path, files: dict[str, str], force: bool) -> dict[str, list]:
+    """What write_tree would do: {write, unchanged, remove, conflicts} lists of relative paths."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder")
+    real_outdir = outdir.resolve()
+    record = read_record(outdir)
+    result: dict[str, list] = {"write": [], "unchanged": [], "remove": [], "conflicts": []}
+    for relative, text in files.items():
+        target = _target(outdir, real_outdir, relative)
+        if target.is_symlink():  # never write through a link; with force, the link is replaced
+            result["write" if force else "conflicts"].append(relative)
+            continue
+        if target.exists() and not target.is_file():
+            raise OutputError(f"{target}: exists and is not a file")
+        if not target.exists():
+            result["write"].append(relative)
+            continue
+        current = _sha(target.read_bytes())
+        if current == _sha(text.encode()):
+            result["unchanged"].append(relative)
+        elif record.get(relative) == current or force:
+            result["write"].append(relative)
+        else:
+            result["conflicts"].append(relative)
+    for relative, digest in record.items():
+        target = outdir / relative
+        if relative not in files and target.is_file() and not target.is_symlink() \
+                and _sha(target.read_bytes()) == digest:
+            result["remove"].append(relative)
+    return result
+
+
+def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> dict[str, list]:
+    """Write `files` under `outdir` as planned, or nothing at all; return the plan carried out."""
+    try:
+        actions = plan(outdir, files, force)
+    except OSError as err:
+        raise OutputError(f"{outdir}: cannot read: {err.strerror}") from err
+    if actions["conflicts"]:
+        listing = "\n".join(f"  {outdir / path}" for path in actions["conflicts"])
+        raise OutputError(f"these files were edited by hand or not written by fluxgen; nothing was written "
+                          f"(use --force to overwrite them):\n{listing}")
+    record = {path: _sha(text.encode()) for path, text in files.items()}
+    record_text = "".join(f"{digest}  {path}\n" for path, digest in sorted(record.items()))
+    staged = {path: files[path] for path in actions["write"]}
+    if actions["write"] or actions["remove"] or read_record(outdir) != record:
+        staged[RECORD] = record_text
+    _commit(outdir, staged, actions["remove"])
+    return actions
+
+
+def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
+    created: list[Path] = []
+    temps: dict[Path, str] = {}
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for relative, text in staged.items():
+            target = outdir / relative
+            for parent in reversed([target.parent, *target.parent.parents]):
+                if not parent.exists():
+                    parent.mkdir()
+                    created.append(parent)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            temps[Path(temp)] = relative
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; files are for Git
+    except (OSError, KeyboardInterrupt) as err:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        for folder in reversed(created):
+            folder.rmdir()
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        raise OutputError(f"{outdir}: cannot write: {err.strerror}: {err.filename}") from err
+    for temp, relative in temps.items():
+        os.replace(temp, outdir / relative)
+    for relative in remove:
+        (outdir / relative).unlink()

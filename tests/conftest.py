@@ -1,0 +1,44 @@
+"""Shared fixtures: the real kubectl/helm on PATH, an isolated kube config, golden-file updates."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".tools" / "bin"
+SCRIPTS = Path(sys.executable).parent  # where pip put the kubectl-fluxgen entry point
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="Rewrite the expected files of tests/cases from the current output.")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")
+
+
+@pytest.fixture(scope="session")
+def kube_env(tmp_path_factory) -> dict:
+    """An environment where `kubectl fluxgen` finds the installed plugin and never sees ~/.kube."""
+    if not (TOOLS / "kubectl").exists():
+        subprocess.run([sys.executable, str(ROOT / "tests" / "install_tools.py")], check=True)
+    home = tmp_path_factory.mktemp("home")
+    env = dict(os.environ)
+    env.update(PATH=os.pathsep.join([str(TOOLS), str(SCRIPTS), env.get("PATH", "")]),
+               HOME=str(home), KUBECONFIG=str(home / "kubeconfig"), KUBECACHEDIR=str(home / "cache"))
+    env.pop("KUBECTL_PATH", None)
+    return env
+
+
+@pytest.fixture
+def kubectl(kube_env):
+    """Run the real kubectl (so `kubectl fluxgen ...` goes through kubectl's plugin dispatch)."""
+    def run(*args, input=None, cwd=None):
+        return subprocess.run([str(TOOLS / "kubectl"), *args], input=input, cwd=cwd, env=kube_env,
+                              capture_output=True, text=True, timeout=120)
+    return run

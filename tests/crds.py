@@ -1,0 +1,104 @@
+"""Validate objects against the real Flux CRDs: OpenAPI schema (as the API server reads it) and CEL.
+
+The CRDs are read from ../shared/flux-crds (or $FLUXGEN_CRDS_DIR) and never copied here.
+openAPIV3Schema is converted before jsonschema sees it, because raw jsonschema ignores
+`nullable`, accepts unknown fields and knows nothing of x-kubernetes-* (see test-setup.md).
+"""
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import celpy
+import jsonschema
+import yaml
+
+CRDS_DIR = Path(os.environ.get("FLUXGEN_CRDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "flux-crds"))
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _convert(schema: dict) -> dict:
+    """openAPIV3Schema -> Draft 4 JSON Schema with the API server's strictness."""
+    out = {}
+    for key, value in schema.items():
+        if key in ("description", "default", "x-kubernetes-validations") or (
+                key.startswith("x-kubernetes-") and key != "x-kubernetes-int-or-string"):
+            continue
+        if key == "properties":
+            out[key] = {name: _convert(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = _convert(value)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            out[key] = [_convert(sub) for sub in value]
+        elif key == "not":
+            out[key] = _convert(value)
+        elif key == "nullable":
+            continue
+        elif key == "x-kubernetes-int-or-string":
+            out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+        else:
+            out[key] = value
+    if schema.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    if schema.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
+    if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        out.setdefault("additionalProperties", False)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _crds() -> dict:
+    """{(apiVersion, kind): (converted schema, raw schema)} for every served version."""
+    found = {}
+    for path in sorted(CRDS_DIR.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                raw = version["schema"]["openAPIV3Schema"]
+                found[(f"{group}/{version['name']}", kind)] = (_convert(raw), raw)
+    return found
+
+
+def available() -> bool:
+    return CRDS_DIR.is_dir() and any(CRDS_DIR.glob("*.yaml"))
+
+
+def problems(obj: dict) -> list[str]:
+    """Everything the API server would refuse in `obj` (empty when it would accept it)."""
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    if key not in _crds():
+        return [f"no served CRD for {key}"]
+    schema, raw = _crds()[key]
+    found = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+             for e in jsonschema.Draft4Validator(schema).iter_errors(obj)]
+    name = obj.get("metadata", {}).get("name", "")
+    if not DNS_SUBDOMAIN.match(name) or len(name) > 253:
+        found.append(f"metadata.name: {name!r} is not a DNS subdomain")
+    if not found:
+        found += _cel_problems(raw, obj, "")
+    return found
+
+
+@lru_cache(maxsize=None)
+def _program(rule: str):
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+def _cel_problems(schema: dict, value, path: str) -> list[str]:
+    found = []
+    for check in schema.get("x-kubernetes-validations", []):
+        result = _program(check["rule"]).evaluate({"self": celpy.json_to_cel(value)})
+        if not bool(result):
+            found.append(f"{path or '/'}: {check['message']}")
+    if isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                found += _cel_problems(sub, value[name], f"{path}/{name}")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            found += _cel_problems(schema["items"], item, f"{path}/{i}")
+    return found
