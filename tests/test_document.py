@@ -1,0 +1,62 @@
+"""Reading YAML safely: the dangers yaml.safe_load lets through are refused with a line number."""
+
+import time
+
+import pytest
+
+from fluxgen.document import load
+from fluxgen.errors import SpecError
+from fluxgen.spec import decode
+
+
+def error(text: str) -> str:
+    with pytest.raises(SpecError) as caught:
+        load(text, "f.yaml")
+    return str(caught.value)
+
+
+def test_lines_are_recorded_for_keys_and_items():
+    data, lines = load("a: 1\nb:\n  - x: 2\n", "f.yaml")
+    assert data == {"a": 1, "b": [{"x": 2}]}
+    assert (lines[("a",)], lines[("b", 0)], lines[("b", 0, "x")]) == (1, 3, 3)
+
+
+def test_small_aliases_and_merge_keys_still_work():
+    data, _ = load("base: &b {x: 1, y: 1}\napp:\n  <<: *b\n  y: 2\nlist: [*b]\n", "f.yaml")
+    assert data["app"] == {"x": 1, "y": 2} and data["list"] == [{"x": 1, "y": 1}]
+
+
+def test_alias_bomb_is_refused_quickly():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8))
+    started = time.monotonic()
+    assert error(bomb) == "f.yaml: aliases expand to more than 1,000,000 values; refusing to read it"
+    assert time.monotonic() - started < 5  # a generous bound: it must not expand 10**9 nodes
+
+
+def test_deep_nesting_is_refused():
+    assert "nested more than 100 levels deep" in error("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested more than 100 levels deep" in error("".join("  " * i + "a:\n" for i in range(200)) + "  " * 200 + "b\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: 1\na: 2\n", "f.yaml:2: a: duplicate key (first on line 1)"),
+    ("a: [1\n", "f.yaml:2: while parsing a flow sequence, did not find expected ',' or ']'"),
+    ("a:\n\t- b\n", "f.yaml:2: while scanning for the next token, found character that cannot start any token"),
+    ("a: !!python/name:os.system\n", "f.yaml:1: could not determine a constructor for the tag "
+                                     "'tag:yaml.org,2002:python/name:os.system'"),
+    ("? [a]\n: b\n", "f.yaml:1: a mapping key must be a plain value"),
+    ("a: *nowhere\n", "f.yaml:1: found undefined alias"),
+])
+def test_yaml_problems_name_the_line(text, message):
+    assert error(text).startswith(message)
+
+
+def test_byte_order_mark_is_accepted_and_bad_bytes_are_named():
+    assert decode(b"\xef\xbb\xbfapps: []\n", "f.yaml") == "apps: []\n"
+    with pytest.raises(SpecError, match=r"^f.yaml:2: not UTF-8 text \(byte 0xff at offset 8\)$"):
+        decode(b"a: 1\nb: \xff\n", "f.yaml")
+
+
+def test_nul_bytes_are_refused():
+    assert "control characters are not allowed" in error("a: b\x00c\n")
