@@ -13,7 +13,11 @@ import yaml
 
 from fluxgen.document import Float, Int
 
-class _Dumper(yaml.SafeDumper):  # not CSafeDumper: libyaml escapes emoji, and bytes must not depend on it
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's own emitter, never libyaml's: libyaml writes other bytes in corner cases (emoji,
+    odd keys, block scalars), and the same spec must give the same bytes with or without it."""
+
     def ignore_aliases(self, data):  # never write anchors: reviewers and kubectl want plain objects
         return True
 
@@ -26,10 +30,6 @@ def _str(dumper, text: str):
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-_Dumper.add_representer(str, _str)
-_Dumper.add_representer(Int, lambda d, v: d.represent_int(int(v)))
-_Dumper.add_representer(Float, lambda d, v: d.represent_float(float(v)))
-
 # Plain scalars that other YAML readers take for something other than a string. PyYAML's own
 # resolver (YAML 1.1) already quotes the rest; these make it quote the strings below as well.
 _OTHER_READERS = {
@@ -38,19 +38,22 @@ _OTHER_READERS = {
     "tag:yaml.org,2002:float": r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
                                r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
 }
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(Int, lambda dumper, value: dumper.represent_int(int(value)))
+_Dumper.add_representer(Float, lambda dumper, value: dumper.represent_float(float(value)))
 for _tag, _pattern in _OTHER_READERS.items():
     _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list("-+0123456789.yYnN"))
 
 
+def dump_all(docs: list[Any]) -> str:
+    """A YAML stream: `---` before each object, keys sorted, lists not indented, nothing folded."""
+    return yaml.dump_all(docs, Dumper=_Dumper, explicit_start=True, sort_keys=True, allow_unicode=True,
+                         width=2**31 - 1, default_flow_style=False)
+
+
 def dump_yaml(doc: Any) -> str:
-    """One object as YAML: keys sorted, lists not indented, nothing folded."""
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=2**31 - 1,
-                     default_flow_style=False)
-
-
-def dump_all(docs: list[dict]) -> str:
-    """A YAML stream: `---` before each object, a newline at the end."""
-    return "".join(f"---\n{dump_yaml(doc)}" for doc in docs)
+    """One object as YAML, without the leading `---`."""
+    return dump_all([doc])[4:]
 
 
 def dump_json(docs: list[dict]) -> str:

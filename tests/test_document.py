@@ -1,5 +1,6 @@
 """Reading YAML safely: the dangers yaml.safe_load lets through are refused with a line number."""
 
+import re
 import time
 
 import pytest
@@ -34,9 +35,13 @@ def test_alias_bomb_is_refused_quickly():
     assert time.monotonic() - started < 5  # a generous bound: it must not expand 10**9 nodes
 
 
-def test_deep_nesting_is_refused():
-    assert "nested more than 100 levels deep" in error("a: " + "[" * 5000 + "]" * 5000 + "\n")
-    assert "nested more than 100 levels deep" in error("".join("  " * i + "a:\n" for i in range(200)) + "  " * 200 + "b\n")
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 20000 + "]" * 20000 + "\n",
+    "".join("  " * i + "a:\n" for i in range(200)) + "  " * 200 + "b\n",
+], ids=["flow", "block"])
+def test_deep_nesting_is_refused(text):
+    # fluxgen stops at 100 levels; PyYAML >= 6.0.4's libyaml may stop first, with its own words
+    assert re.match(r"^f\.yaml:\d+: (nested more than 100 levels deep|.*exceeded maximum nesting depth)$", error(text))
 
 
 @pytest.mark.parametrize("text, message", [

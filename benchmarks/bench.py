@@ -1,0 +1,81 @@
+"""Whole-process figures for `kubectl-fluxgen render`: median wall time and peak memory.
+
+Run: python benchmarks/bench.py [--runs N]. Each row starts a fresh process, as users do,
+so start-up and imports count. Peak memory is the child's maximum resident set size.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "fluxgen.yaml"
+
+
+def spec_with(apps: int) -> str:
+    """A realistic mix: charts from shared repositories, OCI charts, Git charts and overlays."""
+    lines = ["defaults:", "  git: {url: https://github.com/org/fleet.git}", "apps:"]
+    for i in range(apps):
+        kind = i % 4
+        if kind == 0:
+            lines += [f"  - name: app-{i}", f"    chart: {{repository: https://charts{i % 50}.example.com, "
+                                             f"name: app-{i}, version: '1.{i}.0'}}",
+                      "    values: {replicaCount: 2, image: {tag: v1.0.0}, resources: {limits: {cpu: 500m}}}"]
+        elif kind == 1:
+            lines += [f"  - name: app-{i}", f"    chart: {{repository: oci://ghcr.io/org/charts, name: app-{i}, "
+                                             f"version: '>=1.0.0'}}"]
+        elif kind == 2:
+            lines += [f"  - name: app-{i}", f"    chart: {{path: charts/app-{i}}}"]
+        else:
+            lines += [f"  - name: app-{i}", f"    kustomize: {{path: apps/app-{i}}}",
+                      f"    dependsOn: [app-{i - 2}]" if i >= 3 and (i - 2) % 4 == 3 else "    interval: 10m"]
+    return "\n".join(lines) + "\n"
+
+
+def measure(command: list[str], runs: int) -> tuple[float, float]:
+    """(median seconds, peak MiB) over `runs` fresh processes."""
+    times, peaks = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        pid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid
+        _, status, usage = os.wait4(pid, 0)
+        times.append(time.perf_counter() - started)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(command)}")
+        peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(times), max(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--sizes", default="10,100,1000,10000")
+    args = parser.parse_args()
+    plugin = shutil.which("kubectl-fluxgen") or str(ROOT / "kubectl-fluxgen")
+    floor_time, floor_mem = measure([sys.executable, "-c", "import yaml, click, cerberus"], args.runs)
+    rows = [("import floor: python -c 'import yaml, click, cerberus'", floor_time, floor_mem, "")]
+    example_time, example_mem = measure([plugin, "render", "-f", str(EXAMPLE)], args.runs)
+    rows.append(("render examples/fluxgen.yaml", example_time, example_mem,
+                 f"{example_time / floor_time:.2f} x floor (target <= 1.3)"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in map(int, args.sizes.split(",")):
+            spec = Path(tmp) / f"apps-{size}.yaml"
+            spec.write_text(spec_with(size))
+            runs = args.runs if size < 10000 else max(3, args.runs // 3)
+            took, peak = measure([plugin, "render", "-f", str(spec)], runs)
+            target = {1000: "target < 1 s", 10000: "target < 10 s and < 200 MiB"}.get(size, "")
+            rows.append((f"render {size:,} apps", took, peak, target))
+    print(f"{'case':<58} {'median s':>9} {'peak MiB':>9}  note")
+    for name, took, peak, note in rows:
+        print(f"{name:<58} {took:>9.3f} {peak:>9.1f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
