@@ -100,7 +100,7 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     apps = [merge_app(doc["defaults"], app) for app in doc["apps"]]
     problems = []
     for index, app in enumerate(apps):
-        problems += _check_app(app, index, doc, where)
+        problems += _check_app(app, index, where)
     problems += _check_names(apps, where) + _check_dependencies(apps, where)
     if not problems:
         problems += [f"{where(('apps', i) + field, ('defaults',) + field[-2:])}: {message}"
@@ -119,12 +119,13 @@ class _Where:
     def __init__(self, name: str, lines: dict):
         self.name, self.lines = name, lines
 
-    def __call__(self, *candidates: tuple) -> str:
-        for path in candidates:
-            for cut in range(len(path), -1, -1):
-                if path[:cut] in self.lines:
-                    return f"{self.name}:{self.lines[path[:cut]]}: {format_path(path) or 'spec'}"
-        return f"{self.name}: {format_path(candidates[0])}"
+    def __call__(self, path: tuple, origin: tuple | None = None) -> str:
+        """`path` names the field; the line is where it was written: at `path` itself, else at
+        `origin` (e.g. the defaults: key it was merged from), else at the nearest parent of `path`."""
+        for candidate in (path, origin, *(path[:cut] for cut in range(len(path) - 1, -1, -1))):
+            if candidate is not None and candidate in self.lines:
+                return f"{self.name}:{self.lines[candidate]}: {format_path(path) or 'spec'}"
+        return f"{self.name}: {format_path(path)}"
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -153,7 +154,7 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return result
 
 
-def _check_app(app: dict, index: int, doc: dict, where: _Where) -> list[str]:
+def _check_app(app: dict, index: int, where: _Where) -> list[str]:
     at = ("apps", index)
     problems = []
     chart = app.get("chart")
