@@ -58,7 +58,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--sizes", default="10,100,1000,10000")
     args = parser.parse_args()
-    plugin = shutil.which("kubectl-fluxgen") or str(ROOT / "kubectl-fluxgen")
+    # the entry point pip installed next to this interpreter (a pyenv shim on PATH would add its own start-up)
+    installed = Path(sys.executable).parent / "kubectl-fluxgen"
+    plugin = str(installed) if installed.exists() else shutil.which("kubectl-fluxgen") or str(ROOT / "kubectl-fluxgen")
     floor_time, floor_mem = measure([sys.executable, "-c", "import yaml, click, cerberus"], args.runs)
     rows = [("import floor: python -c 'import yaml, click, cerberus'", floor_time, floor_mem, "")]
     example_time, example_mem = measure([plugin, "render", "-f", str(EXAMPLE)], args.runs)

@@ -5,7 +5,6 @@ are booleans there) and yaml.v3 (kustomize, YAML 1.2: `1e3` is a number there): 
 any of them would read as something else is quoted. Pure: returns text, never prints.
 """
 
-import json
 import re
 from typing import Any
 
@@ -58,6 +57,8 @@ def dump_yaml(doc: Any) -> str:
 
 def dump_json(docs: list[dict]) -> str:
     """A v1 List, as `kubectl get -o json` prints one."""
+    import json  # only -o json needs it
+
     listing = {"apiVersion": "v1", "kind": "List", "items": docs}
     return json.dumps(listing, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

@@ -5,6 +5,9 @@ dependsOn targets, ...) live in spec.py. `meta.hint` is the message shown when a
 fails, and `meta.description` documents the field.
 """
 
+import posixpath
+import re
+
 from fluxgen.document import Float, Int
 
 API_VERSION = "fluxgen/v1"
@@ -23,6 +26,33 @@ def as_text(value):
     if isinstance(value, (Int, Float)):
         return value.text
     return value
+
+
+_SCP_URL = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?P<path>.+)$")
+
+
+def git_url(field, value, error):
+    """Flux takes https://, http:// and ssh:// only; say how to write an scp-style address."""
+    scp = _SCP_URL.match(value)
+    if scp:
+        error(field, f"scp-style Git addresses are not valid in Flux; write "
+                     f"ssh://{scp['user']}@{scp['host']}/{scp['path'].lstrip('/')}")
+    elif not re.match(r"^(http|https|ssh)://[^/\s]+", value):
+        error(field, "must start with https://, http:// or ssh://")
+
+
+def chart_url(field, value, error):
+    """A Helm repository or an OCI registry path, without a tag or digest."""
+    if not re.match(r"^(http|https|oci)://[^/\s]+", value):
+        error(field, "must start with https://, http:// or oci://")
+    elif value.startswith("oci://") and re.search(r"(:[^/]*|@sha256.*)$", value[6:].split("/", 1)[-1]):
+        error(field, "must not carry a tag or digest; put the version in chart.version")
+
+
+def repo_path(field, value, error):
+    """A path inside the Git repository: not absolute, never climbing out with `..`."""
+    if value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
+        error(field, "must be a path inside the Git repository (no leading '/', no '..' out of it)")
 
 
 def _text(description: str, **rules) -> dict:
@@ -46,11 +76,11 @@ def _duration(description: str) -> dict:
 
 
 def _path(description: str) -> dict:
-    return _text(description, check_with="repo_path")
+    return _text(description, check_with=repo_path)
 
 
 GIT = {
-    "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with="git_url"),
+    "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with=git_url),
     "branch": _text("Git branch (the default ref is branch main)"),
     "tag": _text("Git tag"),
     "semver": _text("semver range matched against Git tags"),
@@ -60,7 +90,7 @@ GIT = {
 
 CHART = {
     "repository": _text("Helm repository URL (https://) or OCI registry (oci://)",
-                        check_with="chart_url", excludes="path", dependencies="name"),
+                        check_with=chart_url, excludes="path", dependencies="name"),
     "name": _text("chart name in the repository", excludes="path", dependencies="repository"),
     "version": _text("chart version or semver range; always a string", excludes="path"),
     "repositoryName": _label("name of the HelmRepository or OCIRepository (derived from the URL when unset)",

@@ -6,7 +6,6 @@ Pure functions on the normalized apps of spec.py. A source is a plain dict:
 name already taken by a different source gets a suffix from a hash of that source.
 """
 
-import hashlib
 import re
 from urllib.parse import urlsplit
 
@@ -117,6 +116,8 @@ def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
 def _free_name(source: dict, name: str, taken: set) -> str:
     if (source["kind"], source["namespace"], name) not in taken:
         return name
+    import hashlib  # loading OpenSSL costs start-up time; most specs never need a suffix
+
     digest = hashlib.sha256(repr(identity(source)).encode()).hexdigest()
     return f"{name[:56].rstrip('-')}-{digest[:6]}"
 

@@ -6,14 +6,13 @@ The only I/O here is reading the spec and the files it names (valuesFiles).
 """
 
 import copy
-import difflib
-import posixpath
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import cerberus
+import cerberus.schema
 
 from fluxgen import document
 from fluxgen.document import format_path
@@ -24,36 +23,24 @@ from fluxgen.sources import in_git, kind_of, name_conflicts
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
 DEFAULT_BRANCH = "main"
 STDIN = "-"
-_SCP_URL = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?P<path>.+)$")
 
 
-class _Validator(cerberus.Validator):
-    def _check_with_git_url(self, field, value):
-        scp = _SCP_URL.match(value)
-        if scp:
-            self._error(field, f"scp-style Git addresses are not valid in Flux; write "
-                               f"ssh://{scp['user']}@{scp['host']}/{scp['path'].lstrip('/')}")
-        elif not re.match(r"^(http|https|ssh)://[^/\s]+", value):
-            self._error(field, "must start with https://, http:// or ssh://")
+class _TrustedSchema(cerberus.schema.DefinitionSchema):
+    """SCHEMA as it is, without cerberus' check of the schema itself: that check costs more than
+    reading a typical spec, at every start. tests/test_schema.py runs it instead."""
 
-    def _check_with_chart_url(self, field, value):
-        if not re.match(r"^(http|https|oci)://[^/\s]+", value):
-            self._error(field, "must start with https://, http:// or oci://")
-        elif value.startswith("oci://") and re.search(r"(:[^/]*|@sha256.*)$", value.split("//", 1)[1].split("/", 1)[-1]):
-            self._error(field, "must not carry a tag or digest; put the version in chart.version")
-
-    def _check_with_repo_path(self, field, value):
-        if value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
-            self._error(field, "must be a path inside the Git repository (no leading '/', no '..' out of it)")
+    def validate(self, schema=None):
+        pass
 
 
 _VALIDATOR = None
 
 
-def _validator() -> _Validator:
-    global _VALIDATOR  # building the validator checks the whole schema: do it once
+def _validator() -> cerberus.Validator:
+    global _VALIDATOR  # built once per process
     if _VALIDATOR is None:
-        _VALIDATOR = _Validator(SCHEMA)
+        _VALIDATOR = cerberus.Validator()
+        _VALIDATOR.schema = _TrustedSchema(_VALIDATOR, SCHEMA)
     return _VALIDATOR
 
 
@@ -265,6 +252,8 @@ def _read_values_files(app: dict, index: int, base: Path, where: _Where) -> list
 
 
 def _did_you_mean(word: str, choices) -> str:
+    import difflib  # only needed when something is misspelt
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
