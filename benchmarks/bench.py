@@ -6,7 +6,6 @@ so start-up and imports count. Peak memory is the child's maximum resident set s
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess

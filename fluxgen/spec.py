@@ -6,7 +6,6 @@ The only I/O here is reading the spec and the files it names (valuesFiles).
 """
 
 import copy
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ import cerberus
 import cerberus.schema
 
 from fluxgen import document
-from fluxgen.document import format_path
 from fluxgen.errors import SpecError
-from fluxgen.schema import GIT_REFS, HINTS, SCHEMA
+from fluxgen.problems import Where, by_line, did_you_mean, report
+from fluxgen.schema import GIT_REFS, SCHEMA
 from fluxgen.sources import in_git, kind_of, name_conflicts
 
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
@@ -50,7 +49,7 @@ def read_text(path: str) -> tuple[str, str]:
     try:
         raw = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
     except FileNotFoundError as err:
-        raise SpecError([f"{name}: no such file (create one with `kubectl fluxgen init`)"]) from err
+        raise SpecError([f"{name}: no such file (name the spec with -f FILE)"]) from err
     except OSError as err:
         raise SpecError([f"{name}: cannot read: {err.strerror}"]) from err
     return name, decode(raw, name)
@@ -82,8 +81,8 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     validator = _validator()
     doc = validator.validated(data)
     if doc is None:
-        raise SpecError(_report(name, lines, _messages(validator._errors)))
-    where = _Where(name, lines)
+        raise SpecError(report(name, lines, validator._errors))
+    where = Where(name, lines)
     apps = [merge_app(doc["defaults"], app) for app in doc["apps"]]
     problems = []
     for index, app in enumerate(apps):
@@ -95,24 +94,12 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     if not problems:
         for index, app in enumerate(apps):
             problems += _read_values_files(app, index, base, where)
+            problems += [f"{where(path)}: {value} does not fit in 64 bits, so Kubernetes would store another "
+                         f"number; quote it to keep it as text"
+                         for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
     if problems:
-        raise SpecError(_sorted(problems))
+        raise SpecError(by_line(problems))
     return {"file": name, "apps": apps}
-
-
-class _Where:
-    """Turns a field path into `file:line: path` using the lines the document recorded."""
-
-    def __init__(self, name: str, lines: dict):
-        self.name, self.lines = name, lines
-
-    def __call__(self, path: tuple, origin: tuple | None = None) -> str:
-        """`path` names the field; the line is where it was written: at `path` itself, else at
-        `origin` (e.g. the defaults: key it was merged from), else at the nearest parent of `path`."""
-        for candidate in (path, origin, *(path[:cut] for cut in range(len(path) - 1, -1, -1))):
-            if candidate is not None and candidate in self.lines:
-                return f"{self.name}:{self.lines[candidate]}: {format_path(path) or 'spec'}"
-        return f"{self.name}: {format_path(path)}"
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -141,7 +128,7 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return result
 
 
-def _check_app(app: dict, index: int, where: _Where) -> list[str]:
+def _check_app(app: dict, index: int, where: Where) -> list[str]:
     at = ("apps", index)
     problems = []
     chart = app.get("chart")
@@ -167,7 +154,7 @@ def _check_app(app: dict, index: int, where: _Where) -> list[str]:
     return problems
 
 
-def _check_names(apps: list[dict], where: _Where) -> list[str]:
+def _check_names(apps: list[dict], where: Where) -> list[str]:
     first: dict[str, int] = {}
     problems = []
     for index, app in enumerate(apps):
@@ -178,7 +165,7 @@ def _check_names(apps: list[dict], where: _Where) -> list[str]:
     return problems
 
 
-def _check_dependencies(apps: list[dict], where: _Where) -> list[str]:
+def _check_dependencies(apps: list[dict], where: Where) -> list[str]:
     by_name = {app["name"]: app for app in apps}
     problems = []
     for index, app in enumerate(apps):
@@ -187,7 +174,7 @@ def _check_dependencies(apps: list[dict], where: _Where) -> list[str]:
                 continue
             at = where(("apps", index, "dependsOn", i))
             if dep not in by_name:
-                problems.append(f"{at}: no app is named {dep!r}{_did_you_mean(dep, by_name)}")
+                problems.append(f"{at}: no app is named {dep!r}{did_you_mean(dep, by_name)}")
             elif dep == app["name"]:
                 problems.append(f"{at}: an app cannot depend on itself")
             elif kind_of(by_name[dep]) != kind_of(app):
@@ -198,7 +185,7 @@ def _check_dependencies(apps: list[dict], where: _Where) -> list[str]:
     return problems
 
 
-def _check_cycles(apps: list[dict], where: _Where) -> list[str]:
+def _check_cycles(apps: list[dict], where: Where) -> list[str]:
     graph = {app["name"]: [d for d in app.get("dependsOn", []) if isinstance(d, str)] for app in apps}
     index = {app["name"]: i for i, app in enumerate(apps)}
     state: dict[str, str] = {}
@@ -223,7 +210,19 @@ def _check_cycles(apps: list[dict], where: _Where) -> list[str]:
     return []
 
 
-def _read_values_files(app: dict, index: int, base: Path, where: _Where) -> list[str]:
+def _huge_integers(value, path: tuple):
+    """Integers the API server's JSON decoder (int64) cannot hold: (path, value) for each."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _huge_integers(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _huge_integers(item, path + (i,))
+    elif isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        yield path, value
+
+
+def _read_values_files(app: dict, index: int, base: Path, where: Where) -> list[str]:
     merged: dict = {}
     problems = []
     for i, relative in enumerate(app.get("valuesFiles", [])):
@@ -249,84 +248,3 @@ def _read_values_files(app: dict, index: int, base: Path, where: _Where) -> list
     if "valuesFiles" in app and not problems:
         app["values"] = _deep_merge(merged, app.get("values", {}))
     return problems
-
-
-def _did_you_mean(word: str, choices) -> str:
-    import difflib  # only needed when something is misspelt
-
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _messages(errors) -> list[tuple[tuple, str]]:
-    """Flatten cerberus' error tree into (path, message) pairs a person can act on."""
-    found = []
-    for error in errors:
-        if error.is_group_error and error.rule != "anyof":
-            found += _messages(error.child_errors)
-            continue
-        found.append((error.document_path, _message(error)))
-    return found
-
-
-def _message(error) -> str:
-    if error.code == 3:  # unknown field
-        keys = _schema_at(error.schema_path)
-        return "unknown field" + _did_you_mean(str(error.field), keys)
-    if error.code == 0:  # raised by a _check_with_* method
-        return error.info[0]
-    text = _MESSAGES.get(error.rule)
-    return text(error, error.constraint) if text else f"{error.rule}: {error.info}"
-
-
-_MESSAGES = {
-    "required": lambda e, c: "required field",
-    "type": lambda e, c: "must be " + " or ".join(_TYPE_NAMES.get(t, t) for t in _as_list(c)),
-    "regex": lambda e, c: HINTS.get(c, f"must match {c}"),
-    "allowed": lambda e, c: f"must be {' or '.join(map(repr, c))}",
-    "minlength": lambda e, c: f"needs at least {c} item(s)",
-    "maxlength": lambda e, c: f"must be at most {c} characters long",
-    "empty": lambda e, c: "must not be empty",
-    "nullable": lambda e, c: "must not be null",
-    "excludes": lambda e, c: _excludes(e),
-    "dependencies": lambda e, c: f"needs {' and '.join(map(repr, _as_list(c)))} as well",
-    "anyof": lambda e, c: _rule_meta(e.schema_path[:-1]).get("hint", "has the wrong form"),
-}
-_TYPE_NAMES = {"string": "a string", "dict": "a mapping", "list": "a list", "boolean": "true or false"}
-
-
-def _excludes(error) -> str:
-    others = _as_list(error.constraint)
-    if {error.field, *others} == {"chart", "kustomize"}:
-        return "set exactly one of chart or kustomize"
-    return f"cannot be combined with {' or '.join(map(repr, others))}"
-
-
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _schema_at(schema_path: tuple):
-    """The rules (or sub-schema) at a cerberus schema path."""
-    node: Any = SCHEMA
-    for part in schema_path:
-        node = node[part]
-    return node
-
-
-def _rule_meta(schema_path: tuple) -> dict:
-    rules = _schema_at(schema_path)
-    return rules.get("meta", {}) if isinstance(rules, dict) else {}
-
-
-def _report(name: str, lines: dict, found: list[tuple[tuple, str]]) -> list[str]:
-    where = _Where(name, lines)
-    return _sorted([f"{where(tuple(path))}: {message}" for path, message in found])
-
-
-def _sorted(problems: list[str]) -> list[str]:
-    """Order problems by line, as an editor would list them."""
-    def key(problem: str):
-        match = re.match(r"^.*?:(\d+): ", problem)
-        return (int(match[1]) if match else 0, problem)
-    return sorted(dict.fromkeys(problems), key=key)

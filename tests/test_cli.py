@@ -50,7 +50,7 @@ def test_a_broken_spec_prints_nothing_on_stdout_and_exits_1(kubectl):
 def test_a_missing_spec_file_is_a_clean_error(kubectl, tmp_path):
     result = kubectl("fluxgen", "render", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == "fluxgen.yaml: no such file (create one with `kubectl fluxgen init`)\n"
+    assert result.stderr == "fluxgen.yaml: no such file (name the spec with -f FILE)\n"
     assert "Traceback" not in result.stderr
 
 
