@@ -15,11 +15,3 @@ class SpecError(FluxgenError):
 
 class OutputError(FluxgenError):
     """The output folder cannot be written as asked (conflicts, escapes, permissions)."""
-
-
-class ClusterError(FluxgenError):
-    """kubectl is missing, failed, or printed something fluxgen cannot read."""
-
-
-class PackageError(FluxgenError):
-    """A folder of manifests cannot be turned into a chart or overlay."""

@@ -50,11 +50,6 @@ def dump_all(docs: list[Any]) -> str:
                          width=2**31 - 1, default_flow_style=False)
 
 
-def dump_yaml(doc: Any) -> str:
-    """One object as YAML, without the leading `---`."""
-    return dump_all([doc])[4:]
-
-
 def dump_json(docs: list[dict]) -> str:
     """A v1 List, as `kubectl get -o json` prints one."""
     import json  # only -o json needs it

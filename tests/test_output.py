@@ -18,7 +18,7 @@ documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 
 
 def test_tricky_strings_are_quoted_where_another_reader_would_change_them():
-    out = output.dump_yaml({"values": TRICKY})
+    out = output.dump_all([{"values": TRICKY}])
     assert yaml.safe_load(out) == {"values": TRICKY}
     for text in ("'y'", "'N'", "'1e3'", "'1.0e3'", "'0o17'", "'0755'", "'on'"):
         assert f"- {text}\n" in out
