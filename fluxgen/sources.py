@@ -77,17 +77,19 @@ def plan_sources(apps: list[dict], taken: set | None = None) -> tuple[list[dict]
     Call name_conflicts first: explicit names are used as given.
     """
     unique: dict[tuple, dict] = {}
+    used = []
     for app in apps:
         request = source_request(app)
         shared = unique.setdefault(identity(request), request)
         shared["name"] = shared["name"] or request["name"]
+        used.append(shared)
     sources = list(unique.values())
     taken = set(taken or ()) | {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]}
     for source in sources:
         if source["name"] is None:
             source["name"] = _free_name(source, derive_name(source["url"], source["kind"]), taken)
             taken.add((source["kind"], source["namespace"], source["name"]))
-    return sources, [unique[identity(source_request(app))] for app in apps]
+    return sources, used
 
 
 def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:

@@ -92,8 +92,9 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
         problems += [f"{where(('apps', i) + field, ('defaults',) + field[-2:])}: {message}"
                      for i, field, message in name_conflicts(apps)]
     if not problems:
+        read: dict[Path, Any] = {}  # apps often share a values file: read and parse it once
         for index, app in enumerate(apps):
-            problems += _read_values_files(app, index, base, where)
+            problems += _read_values_files(app, index, base, where, read)
             problems += [f"{where(path)}: {value} does not fit in 64 bits, so Kubernetes would store another "
                          f"number; quote it to keep it as text"
                          for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
@@ -137,10 +138,10 @@ def _check_app(app: dict, index: int, where: Where) -> list[str]:
                         "or path (a chart kept in Git)")
     if in_git(app) and not app["git"].get("url"):
         problems.append(f"{where(at)}: is kept in Git but has no git.url (set it here or in defaults.git)")
-    refs = [ref for ref in GIT_REFS if ref in app["git"] and ref != "commit"]
-    if in_git(app) and len(refs) > 1:
+    refs = [ref for ref in GIT_REFS if ref in app["git"]]
+    if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
         problems.append(f"{where(at + ('git', refs[1]), ('defaults', 'git', refs[1]))}: give one Git ref "
-                        f"(branch, tag, semver or commit), not {' and '.join(refs)}")
+                        f"(branch, tag, semver or commit; commit may join a branch), not {' and '.join(refs)}")
     if "package" in app:
         problems.append(f"{where(at + ('package',))}: building a chart or overlay from manifests is not "
                         "available in this version of fluxgen; remove `package:` and keep the chart in Git")
@@ -222,14 +223,17 @@ def _huge_integers(value, path: tuple):
         yield path, value
 
 
-def _read_values_files(app: dict, index: int, base: Path, where: Where) -> list[str]:
+def _read_values_files(app: dict, index: int, base: Path, where: Where, read: dict) -> list[str]:
+    """Merge the app's valuesFiles (in order, `values` on top) into app["values"]; return problems."""
     merged: dict = {}
     problems = []
     for i, relative in enumerate(app.get("valuesFiles", [])):
         at = where(("apps", index, "valuesFiles", i))
         path = base / relative
         try:
-            data, _ = document.load(decode(path.read_bytes(), str(path)), str(path))
+            if path not in read:
+                read[path] = document.load(decode(path.read_bytes(), str(path)), str(path))[0]
+            data = read[path]
         except FileNotFoundError:
             problems.append(f"{at}: {path} does not exist")
             continue

@@ -6,8 +6,10 @@ fluxgen's to rewrite or remove; any other existing file (edited by hand, or neve
 fluxgen) is a conflict, left alone unless `force` is given.
 """
 
+import contextlib
 import hashlib
 import os
+import signal
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -49,12 +51,12 @@ def _target(outdir: Path, real_outdir: Path, relative: str) -> Path:
     return target
 
 
-def plan(outdir: Path, files: dict[str, str], force: bool) -> dict[str, list]:
-    """What write_tree would do: {write, unchanged, remove, conflicts} lists of relative paths."""
-    if outdir.exists() and not outdir.is_dir():
-        raise OutputError(f"{outdir}: exists and is not a folder")
+def plan(outdir: Path, files: dict[str, str], force: bool, record: dict[str, str]) -> dict[str, list]:
+    """What write_tree would do: {write, unchanged, remove, conflicts} lists of relative paths.
+
+    `record` is what read_record found: the files fluxgen wrote last time and their hashes.
+    """
     real_outdir = outdir.resolve()
-    record = read_record(outdir)
     result: dict[str, list] = {"write": [], "unchanged": [], "remove": [], "conflicts": []}
     for relative, text in files.items():
         target = _target(outdir, real_outdir, relative)
@@ -83,8 +85,11 @@ def plan(outdir: Path, files: dict[str, str], force: bool) -> dict[str, list]:
 
 def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> dict[str, list]:
     """Write `files` under `outdir` as planned, or nothing at all; return the plan carried out."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder")
+    previous = read_record(outdir)
     try:
-        actions = plan(outdir, files, force)
+        actions = plan(outdir, files, force, previous)
     except OSError as err:
         raise OutputError(f"{outdir}: cannot read: {err.strerror}") from err
     if actions["conflicts"]:
@@ -94,7 +99,7 @@ def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> dict
     record = {path: _sha(text.encode()) for path, text in files.items()}
     record_text = "".join(f"{digest}  {path}\n" for path, digest in sorted(record.items()))
     staged = {path: files[path] for path in actions["write"]}
-    if actions["write"] or actions["remove"] or read_record(outdir) != record:
+    if actions["write"] or actions["remove"] or previous != record:
         staged[RECORD] = record_text
     _commit(outdir, staged, actions["remove"])
     return actions
@@ -125,7 +130,22 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
         if isinstance(err, KeyboardInterrupt):
             raise
         raise OutputError(f"{outdir}: cannot write: {err.strerror}: {err.filename}") from err
-    for temp, relative in temps.items():
-        os.replace(temp, outdir / relative)
-    for relative in remove:
-        (outdir / relative).unlink()
+    with _no_interrupts():  # every file is staged: now switch them all, or Ctrl-C would leave half a tree
+        for temp, relative in temps.items():
+            os.replace(temp, outdir / relative)
+        for relative in remove:
+            (outdir / relative).unlink()
+
+
+@contextlib.contextmanager
+def _no_interrupts():
+    """Hold SIGINT and SIGTERM back (they arrive right after) while a few renames run."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

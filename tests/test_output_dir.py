@@ -65,9 +65,11 @@ def test_a_changed_spec_rewrites_generated_files_and_removes_stale_ones(tmp_path
     result = run("--output-dir", str(out), spec=spec)
     assert result.exit_code == 0, result.stderr
     assert "version: 4.9.0" in (out / "ingress-nginx" / "helmrelease.yaml").read_text()
-    assert not (out / "cert-manager").exists() or not (out / "cert-manager" / "helmrelease.yaml").exists()
-    assert (out / "cert-manager-gone" / "helmrelease.yaml").exists()
-    assert f"removed {out / 'cert-manager/helmrelease.yaml'} (no longer generated)" in result.stderr
+    assert [f for f in files(out) if "cert-manager" in f] == [  # the shared source moved with its first user
+        "cert-manager-gone/helmrelease.yaml", "cert-manager-gone/helmrepository.yaml"]
+    for gone in ("cert-manager/helmrelease.yaml", "cert-manager/helmrepository.yaml"):
+        assert f"removed {out / gone} (no longer generated)" in result.stderr
+    assert (out / ".fluxgen.sum").read_text().count("\n") == len(LAYOUT) - 1
 
 
 def test_hand_edited_files_survive_without_force(tmp_path):

@@ -138,11 +138,17 @@ BROKEN = {
                                           "or in defaults.git)"]),
     "two refs": ("defaults: {git: {url: https://g.example.com/r}}\n" + HEAD
                  + "  - name: a\n    kustomize: {path: a}\n    git: {branch: main, tag: v1}\n",
-                 ["fluxgen.yaml:5: apps[0].git.tag: give one Git ref (branch, tag, semver or commit), not branch and tag"]),
+                 ["fluxgen.yaml:5: apps[0].git.tag: give one Git ref (branch, tag, semver or commit; commit may join "
+                  "a branch), not branch and tag"]),
+    "commit with a tag": ("defaults: {git: {url: https://g.example.com/r}}\n" + HEAD
+                          + "  - name: a\n    kustomize: {path: a}\n    git: {tag: v1, commit: abc123}\n",
+                          ["fluxgen.yaml:5: apps[0].git.commit: give one Git ref (branch, tag, semver or commit; "
+                           "commit may join a branch), not tag and commit"]),
     "two refs in defaults point at defaults": (
         "defaults:\n  git:\n    url: https://g.example.com/r\n    branch: main\n    semver: '1.x'\n" + HEAD
         + "  - name: a\n    kustomize: {path: a}\n",
-        ["fluxgen.yaml:5: apps[0].git.semver: give one Git ref (branch, tag, semver or commit), not branch and semver"]),
+        ["fluxgen.yaml:5: apps[0].git.semver: give one Git ref (branch, tag, semver or commit; commit may join "
+         "a branch), not branch and semver"]),
     "absolute path": ("defaults: {git: {url: https://g.example.com/r}}\n" + HEAD + "  - name: a\n    kustomize: {path: /etc}\n",
                       ["fluxgen.yaml:4: apps[0].kustomize.path: must be a path inside the Git repository "
                        "(no leading '/', no '..' out of it)"]),
