@@ -34,23 +34,36 @@ def did_you_mean(word: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _messages(errors) -> list[tuple[tuple, str]]:
-    """Flatten cerberus' error tree into (path, message) pairs a person can act on."""
+def messages(errors, schema=SCHEMA) -> list[tuple[tuple, str]]:
+    """Flatten cerberus' error tree (for `schema`) into (path, message) pairs a person can act on."""
     found = []
     for error in errors:
         if error.is_group_error and error.rule != "anyof":
-            found += _messages(error.child_errors)
+            found += messages(error.child_errors, schema)
             continue
-        found.append((error.document_path, _message(error)))
+        path = tuple(error.document_path)
+        rules = _schema_at(schema, error.schema_path[:-1])
+        if _exactly_one(error, rules):  # one problem about the mapping, not one per field
+            path = path[:-1]
+        found.append((path, _message(error, schema)))
     return found
 
 
-def _message(error) -> str:
+def _message(error, schema) -> str:
     if error.code == 3:  # unknown field
-        keys = _schema_at(error.schema_path)
+        keys = _schema_at(schema, error.schema_path)
         return "unknown field" + did_you_mean(str(error.field), keys)
     if error.code == 0:  # raised by a _check_with_* method
         return error.info[0]
+    rules = _schema_at(schema, error.schema_path[:-1])
+    if error.rule == "anyof":
+        return rules.get("meta", {}).get("hint", "has the wrong form")
+    if error.rule == "type" and "allowed" in rules:  # an enum: say which words it takes
+        read_as = (f", not {str(error.value).lower()} (YAML reads unquoted on, off, yes and no as true or false)"
+                   if isinstance(error.value, bool) else "")
+        return _MESSAGES["allowed"](error, rules["allowed"]) + read_as
+    if _exactly_one(error, rules):
+        return f"set exactly one of {' or '.join(sorted([error.field, *_as_list(rules['excludes'])]))}"
     text = _MESSAGES.get(error.rule)
     return text(error, error.constraint) if text else f"{error.rule}: {error.info}"
 
@@ -65,40 +78,44 @@ _MESSAGES = {
     "empty": lambda e, c: "must not be empty",
     "nullable": lambda e, c: "must not be null",
     "excludes": lambda e, c: _excludes(e),
-    "dependencies": lambda e, c: f"needs {' and '.join(map(repr, _as_list(c)))} as well",
-    "anyof": lambda e, c: _rule_meta(e.schema_path[:-1]).get("hint", "has the wrong form"),
+    "dependencies": lambda e, c: _dependencies(c),
+    "min": lambda e, c: f"must be at least {c}",
 }
 _TYPE_NAMES = {"string": "a string", "dict": "a mapping", "list": "a list", "boolean": "true or false"}
 
 
+def _exactly_one(error, rules) -> bool:
+    """Errors of the `required` + `excludes` idiom, which means: exactly one of these fields."""
+    return error.rule in ("required", "excludes") and "excludes" in rules and bool(rules.get("required"))
+
+
 def _excludes(error) -> str:
-    others = _as_list(error.constraint)
-    if {error.field, *others} == {"chart", "kustomize"}:
-        return "set exactly one of chart or kustomize"
-    return f"cannot be combined with {' or '.join(map(repr, others))}"
+    return f"cannot be combined with {' or '.join(map(repr, _as_list(error.constraint)))}"
+
+
+def _dependencies(constraint) -> str:
+    if isinstance(constraint, dict):  # {field: [allowed values]}
+        return " and ".join(f"can only be set when {field} is {' or '.join(map(repr, values))}"
+                            for field, values in constraint.items())
+    return f"needs {' and '.join(map(repr, _as_list(constraint)))} as well"
 
 
 def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _schema_at(schema_path: tuple):
+def _schema_at(schema: dict, schema_path: tuple):
     """The rules (or sub-schema) at a cerberus schema path."""
-    node: Any = SCHEMA
+    node: Any = schema
     for part in schema_path:
         node = node[part]
     return node
 
 
-def _rule_meta(schema_path: tuple) -> dict:
-    rules = _schema_at(schema_path)
-    return rules.get("meta", {}) if isinstance(rules, dict) else {}
-
-
 def report(name: str, lines: dict, errors) -> list[str]:
     """cerberus' errors for the file `name` as sorted problem lines."""
     where = Where(name, lines)
-    return by_line([f"{where(tuple(path))}: {message}" for path, message in _messages(errors)])
+    return by_line([f"{where(path)}: {message}" for path, message in messages(errors)])
 
 
 def by_line(problems: list[str]) -> list[str]:

@@ -5,6 +5,7 @@ Pure: no disk, no network, no printing. Every apiVersion lives in API_VERSIONS.
 
 import posixpath
 
+from fluxgen.schema import FLUX_OPTIONS
 from fluxgen.sources import OCI_HELM_LAYER, in_git, kind_of, plan_sources
 
 API_VERSIONS = {
@@ -28,6 +29,17 @@ def flux_object(kind: str, name: str, namespace: str, spec: dict) -> dict:
             "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
+def merge_options(spec: dict, options: dict) -> dict:
+    """The generated spec with the user's Flux options deep-merged over it (the user wins)."""
+    result = dict(spec)
+    for key, value in options.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_options(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def source_object(source: dict) -> dict:
     """HelmRepository, OCIRepository or GitRepository for a planned source."""
     kind = source["kind"]
@@ -37,7 +49,13 @@ def source_object(source: dict) -> dict:
     if kind == "OCIRepository":
         spec["ref"] = dict(source["ref"])
         spec["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
-    return flux_object(kind, source["name"], source["namespace"], spec)
+    return flux_object(kind, source["name"], source["namespace"], merge_options(spec, source.get("options", {})))
+
+
+def _options(app: dict) -> dict:
+    """The Flux options set on (or merged into) the app, for its kind."""
+    allowed = FLUX_OPTIONS[kind_of(app)]
+    return {key: value for key, value in app.items() if key in allowed}
 
 
 def repo_path(path: str) -> str:
@@ -60,7 +78,8 @@ def _depends_on(app: dict, apps_by_name: dict) -> list | None:
             namespace = apps_by_name[dep]["namespace"]
             dep = {"name": dep, "namespace": namespace}
         result.append(xdict(name=dep["name"],
-                            namespace=dep.get("namespace") if dep.get("namespace") != app["namespace"] else None))
+                            namespace=dep.get("namespace") if dep.get("namespace") != app["namespace"] else None,
+                            readyExpr=dep.get("readyExpr")))
     return result
 
 
@@ -87,7 +106,7 @@ def helm_release(app: dict, source: dict, apps_by_name: dict) -> dict:
         values=app.get("values") or None,
         **chart_fields,
     )
-    return flux_object("HelmRelease", app["name"], app["namespace"], spec)
+    return flux_object("HelmRelease", app["name"], app["namespace"], merge_options(spec, _options(app)))
 
 
 def kustomization(app: dict, source: dict, apps_by_name: dict) -> dict:
@@ -100,7 +119,7 @@ def kustomization(app: dict, source: dict, apps_by_name: dict) -> dict:
         targetNamespace=app["targetNamespace"],
         dependsOn=_depends_on(app, apps_by_name),
     )
-    return flux_object("Kustomization", app["name"], app["namespace"], spec)
+    return flux_object("Kustomization", app["name"], app["namespace"], merge_options(spec, _options(app)))
 
 
 def app_folder(app: dict) -> str:

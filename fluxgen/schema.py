@@ -8,24 +8,16 @@ fails, and `meta.description` documents the field.
 import posixpath
 import re
 
-from fluxgen.document import Float, Int
+from fluxgen import flux_schema as flux
+from fluxgen.flux_schema import DURATION, as_text
 
 API_VERSION = "fluxgen/v1"
 
-# Flux's duration pattern (all kinds); no `d` unit, so `1d` is refused before a cluster sees it.
-DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 HTTP_URL = r"^(http|https)://[^/\s]+.*$"
 OCI_URL = r"^oci://[^/\s]+.*$"
 GIT_URL = r"^(http|https|ssh)://[^/\s]+.*$"
 GIT_REFS = ("branch", "tag", "semver", "commit")
-
-
-def as_text(value):
-    """YAML reads `version: 1.10` as a number; keep the text the user wrote."""
-    if isinstance(value, (Int, Float)):
-        return value.text
-    return value
 
 
 _SCP_URL = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?P<path>.+)$")
@@ -64,6 +56,9 @@ HINTS = {
     DNS_LABEL: "must be a DNS-1123 label: lowercase letters, digits and '-', "
                "starting and ending with a letter or digit",
     DURATION: "must be a Go duration such as 30s, 5m, 1h or 1h30m (Flux has no 'd' unit: write 24h)",
+    flux.SOURCE_TIMEOUT: "must be a duration in ms, s or m such as 30s or 5m (a source timeout takes no 'h')",
+    flux.VALUES_KEY: "must be a key of the Secret or ConfigMap: letters, digits, '-', '_' and '.'",
+    flux.TARGET_PATH: "must be a Helm --set path such as a.b[0].c",
 }
 
 
@@ -79,7 +74,7 @@ def _path(description: str) -> dict:
     return _text(description, check_with=repo_path)
 
 
-GIT = {
+GIT = flux.GITREPOSITORY | {
     "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with=git_url),
     "branch": _text("Git branch (the default ref is branch main)"),
     "tag": _text("Git tag"),
@@ -88,6 +83,10 @@ GIT = {
     "name": _label("name of the GitRepository (derived from the URL when unset)"),
 }
 
+# HelmRepository and OCIRepository options; which apply depends on the URL (checked in spec.py).
+CHART_SOURCE = {"type": "dict", "schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY,
+                "meta": {"description": "HelmRepository or OCIRepository spec fields (interval, secretRef, ...)"}}
+
 CHART = {
     "repository": _text("Helm repository URL (https://) or OCI registry (oci://)",
                         check_with=chart_url, excludes="path", dependencies="name"),
@@ -95,6 +94,7 @@ CHART = {
     "version": _text("chart version or semver range; always a string", excludes="path"),
     "repositoryName": _label("name of the HelmRepository or OCIRepository (derived from the URL when unset)",
                              excludes="path"),
+    "source": CHART_SOURCE | {"excludes": "path"},
     "path": _path("path of the chart inside the app's Git repository"),
 }
 
@@ -107,16 +107,32 @@ DEPENDENCY = {
     "meta": {"hint": "must be the name of an app, or {name: ..., namespace: ...}"},
     "anyof": [  # cerberus allows no coerce inside anyof
         {"type": "string", "regex": DNS_LABEL, "maxlength": 63},
-        {"type": "dict", "schema": {"name": _label("object name") | {"required": True},
-                                    "namespace": _label("object namespace")}},
+        {"type": "dict", "schema": {"name": _text("object name", maxlength=253) | {"required": True},
+                                    "namespace": _label("object namespace"),
+                                    "readyExpr": _text("CEL expression that decides when the dependency is ready")}},
     ],
 }
 
+# Flux options: every HelmRelease and Kustomization spec field a user may set. Which kind an
+# option belongs to is checked in spec.py (FLUX_OPTIONS says it).
+FLUX_OPTIONS = {"HelmRelease": flux.HELMRELEASE, "Kustomization": flux.KUSTOMIZATION}
+SOURCE_OPTIONS = {"HelmRepository": flux.HELMREPOSITORY, "OCIRepository": flux.OCIREPOSITORY,
+                  "GitRepository": flux.GITREPOSITORY}
+
 # Keys that may stand in `defaults:` as well as on an app.
-SHARED = {
+SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
     "namespace": _label("metadata.namespace of the Flux objects (default flux-system)"),
     "interval": _duration("spec.interval of the HelmRelease or Kustomization (default 5m)"),
     "git": {"type": "dict", "schema": GIT, "meta": {"description": "the Git repository apps are read from"}},
+    "dependsOn": {"type": "list", "schema": DEPENDENCY,
+                  "meta": {"description": "apps (or {name, namespace} objects) that must be ready first"}},
+    "targetNamespace": _label("namespace the app is installed into (default: the app's name; null: unset)",
+                              nullable=True),
+}
+
+DEFAULTS = SHARED | {
+    "chart": {"type": "dict", "schema": {"source": CHART_SOURCE},
+              "meta": {"description": "options for every chart app's HelmRepository or OCIRepository"}},
 }
 
 APP = SHARED | {
@@ -125,21 +141,22 @@ APP = SHARED | {
               "meta": {"description": "deploy a Helm chart"}},
     "kustomize": {"type": "dict", "schema": KUSTOMIZE, "required": True, "excludes": "chart",
                   "meta": {"description": "deploy a kustomize overlay kept in Git"}},
-    "targetNamespace": _label("namespace the app is installed into (default: the app's name; null: unset)",
-                              nullable=True),
     "releaseName": _text("Helm release name (default: the app's name); at most 53 characters",
                          maxlength=53),
     "values": {"type": "dict", "meta": {"description": "Helm values, emitted under spec.values"}},
     "valuesFiles": {"type": "list", "schema": _text("local YAML file, relative to the spec file"),
                     "meta": {"description": "local values files, deep-merged in order, then values on top"}},
-    "dependsOn": {"type": "list", "schema": DEPENDENCY,
-                  "meta": {"description": "apps (or {name, namespace} objects) that must be ready first"}},
     "package": _text("local folder of plain manifests to build the chart or overlay from"),
 }
 
+# Keys only one kind of app may carry (fluxgen's own chart keys included).
+ONLY_FOR = {key: "HelmRelease" for key in set(flux.HELMRELEASE) - set(flux.KUSTOMIZATION)} | {
+    "values": "HelmRelease", "valuesFiles": "HelmRelease", "releaseName": "HelmRelease"} | {
+    key: "Kustomization" for key in set(flux.KUSTOMIZATION) - set(flux.HELMRELEASE)}
+
 SCHEMA = {
     "apiVersion": {"type": "string", "allowed": [API_VERSION]},
-    "defaults": {"type": "dict", "schema": SHARED, "default": {}},
+    "defaults": {"type": "dict", "schema": DEFAULTS, "default": {}},
     "apps": {"type": "list", "required": True, "minlength": 1, "schema": {"type": "dict", "schema": APP},
              "meta": {"description": "the apps to deploy"}},
 }

@@ -1,15 +1,15 @@
 """Which Flux sources the apps need, how they are shared and what they are called.
 
 Pure functions on the normalized apps of spec.py. A source is a plain dict:
-{kind, namespace, name, url, ref}. Apps with the same kind, namespace, normalized URL and
-(for Git and OCI) ref share one source. Names come from the URL, deterministically; a derived
+{kind, namespace, name, url, ref, options}. Apps with the same kind, namespace, normalized URL,
+(for Git and OCI) ref and options share one source. Names come from the URL, deterministically; a derived
 name already taken by a different source gets a suffix from a hash of that source.
 """
 
 import re
 from urllib.parse import urlsplit
 
-from fluxgen.schema import GIT_REFS
+from fluxgen.schema import GIT_REFS, SOURCE_OPTIONS
 
 # Path segments and host labels that say nothing about what a repository holds.
 _GENERIC = {"charts", "chart", "helm", "helm-charts", "helmcharts", "stable", "repo", "repos", "repository",
@@ -29,6 +29,14 @@ def in_git(app: dict) -> bool:
     return "kustomize" in app or "path" in app["chart"]
 
 
+def chart_source_kind(app: dict) -> str | None:
+    """HelmRepository or OCIRepository for a chart from a repository, else None."""
+    repository = app.get("chart", {}).get("repository")
+    if not isinstance(repository, str):
+        return None
+    return "OCIRepository" if repository.startswith("oci://") else "HelmRepository"
+
+
 def normalize_url(url: str, kind: str) -> str:
     """Compare URLs as Flux users mean them: scheme and host case, a trailing slash, `.git`."""
     parts = urlsplit(url.strip())
@@ -39,20 +47,23 @@ def normalize_url(url: str, kind: str) -> str:
 
 
 def source_request(app: dict) -> dict:
-    """The source an app needs, before naming: {kind, namespace, url, ref, name (explicit or None)}."""
+    """The source an app needs, before naming:
+    {kind, namespace, url, ref, options (Flux spec fields), name (explicit or None)}."""
     namespace = app["namespace"]
     if in_git(app):
         git = app["git"]
         ref = {key: git[key] for key in GIT_REFS if key in git}
+        options = {key: value for key, value in git.items() if key in SOURCE_OPTIONS["GitRepository"]}
         return {"kind": "GitRepository", "namespace": namespace, "url": git["url"], "ref": ref,
-                "name": git.get("name")}
+                "options": options, "name": git.get("name")}
     chart = app["chart"]
-    if chart["repository"].startswith("oci://"):
+    options = chart.get("source", {})
+    if chart_source_kind(app) == "OCIRepository":
         url = chart["repository"].rstrip("/") + "/" + chart["name"]
         return {"kind": "OCIRepository", "namespace": namespace, "url": url, "ref": oci_ref(chart.get("version")),
-                "name": chart.get("repositoryName")}
+                "options": options, "name": chart.get("repositoryName")}
     return {"kind": "HelmRepository", "namespace": namespace, "url": chart["repository"], "ref": {},
-            "name": chart.get("repositoryName")}
+            "options": options, "name": chart.get("repositoryName")}
 
 
 def oci_ref(version: str | None) -> dict:
@@ -65,9 +76,19 @@ def oci_ref(version: str | None) -> dict:
 
 
 def identity(source: dict) -> tuple:
-    """What makes two sources the same object."""
+    """What makes two sources the same object: apps that ask for other options get another source."""
     ref = tuple(sorted(source["ref"].items()))
-    return (source["kind"], source["namespace"], normalize_url(source["url"], source["kind"]), ref)
+    return (source["kind"], source["namespace"], normalize_url(source["url"], source["kind"]), ref,
+            _frozen(source.get("options", {})))
+
+
+def _frozen(value):
+    """A hashable, order-independent form of plain data."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
 
 
 def plan_sources(apps: list[dict], taken: set | None = None) -> tuple[list[dict], list[dict]]:
@@ -120,7 +141,9 @@ def _free_name(source: dict, name: str, taken: set) -> str:
         return name
     import hashlib  # loading OpenSSL costs start-up time; most specs never need a suffix
 
-    digest = hashlib.sha256(repr(identity(source)).encode()).hexdigest()
+    key = identity(source)
+    key = key if key[-1] else key[:-1]  # sources without options keep the names of fluxgen 0.1
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
     return f"{name[:56].rstrip('-')}-{digest[:6]}"
 
 

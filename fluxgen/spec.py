@@ -15,9 +15,10 @@ import cerberus.schema
 
 from fluxgen import document
 from fluxgen.errors import SpecError
-from fluxgen.problems import Where, by_line, did_you_mean, report
-from fluxgen.schema import GIT_REFS, SCHEMA
-from fluxgen.sources import in_git, kind_of, name_conflicts
+from fluxgen.problems import Where, by_line, did_you_mean, messages, report
+from fluxgen.flux_schema import ELSEWHERE
+from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SCHEMA, SOURCE_OPTIONS
+from fluxgen.sources import chart_source_kind, in_git, kind_of, name_conflicts
 
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
 DEFAULT_BRANCH = "main"
@@ -32,15 +33,20 @@ class _TrustedSchema(cerberus.schema.DefinitionSchema):
         pass
 
 
-_VALIDATOR = None
+_VALIDATORS: dict = {}
 
 
-def _validator() -> cerberus.Validator:
-    global _VALIDATOR  # built once per process
-    if _VALIDATOR is None:
-        _VALIDATOR = cerberus.Validator()
-        _VALIDATOR.schema = _TrustedSchema(_VALIDATOR, SCHEMA)
-    return _VALIDATOR
+def _validator(keys: tuple = ()) -> cerberus.Validator:
+    """The validator of the whole spec, or of the app fields `keys` (built once per process)."""
+    if keys not in _VALIDATORS:
+        schema = _fields(keys) if keys else SCHEMA
+        validator = _VALIDATORS[keys] = cerberus.Validator()
+        validator.schema = _TrustedSchema(validator, schema)
+    return _VALIDATORS[keys]
+
+
+def _fields(keys: tuple) -> dict:
+    return {key: DEFAULTS[key] if key == "chart" else APP[key] for key in keys}
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -85,7 +91,8 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     where = Where(name, lines)
     apps = [merge_app(doc["defaults"], app) for app in doc["apps"]]
     problems = []
-    for index, app in enumerate(apps):
+    for index, (own, app) in enumerate(zip(doc["apps"], apps)):
+        problems += _check_options(own, index, where) + _check_merged(doc["defaults"], own, app, index, where)
         problems += _check_app(app, index, where)
     problems += _check_names(apps, where) + _check_dependencies(apps, where)
     if not problems:
@@ -104,8 +111,9 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
-    """Built-ins, then defaults, then the app; a ref on the app replaces the default ref whole."""
-    base = _deep_merge(BUILTIN_DEFAULTS, defaults)
+    """Built-ins, then defaults, then the app; a ref on the app replaces the default ref whole.
+    Defaults that belong to another kind of app or source are left out."""
+    base = _deep_merge(BUILTIN_DEFAULTS, _defaults_for(defaults, app))
     own_git = app.get("git", {})
     if any(ref in own_git for ref in GIT_REFS):
         base["git"] = {k: v for k, v in base["git"].items() if k not in GIT_REFS}
@@ -119,6 +127,20 @@ def merge_app(defaults: dict, app: dict) -> dict:
     return merged
 
 
+def _defaults_for(defaults: dict, app: dict) -> dict:
+    """The part of `defaults:` that applies to this app: options of its own kind, chart.source
+    options of its own source kind, and no dependency on itself."""
+    kind = kind_of(app)
+    result = {key: value for key, value in defaults.items() if ONLY_FOR.get(key, kind) == kind and key != "chart"}
+    source_kind = chart_source_kind(app)
+    if source_kind and "source" in defaults.get("chart", {}):
+        options = {k: v for k, v in defaults["chart"]["source"].items() if k in SOURCE_OPTIONS[source_kind]}
+        result["chart"] = {"source": options}
+    if "dependsOn" in result:
+        result["dependsOn"] = [dep for dep in result["dependsOn"] if dep != app["name"]]
+    return result
+
+
 def _deep_merge(base: dict, over: dict) -> dict:
     result = copy.deepcopy(base)
     for key, value in over.items():
@@ -127,6 +149,48 @@ def _deep_merge(base: dict, over: dict) -> dict:
         else:
             result[key] = copy.deepcopy(value)
     return result
+
+
+_APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
+
+
+def _check_options(app: dict, index: int, where: Where) -> list[str]:
+    """Options written on the app that belong to another kind of app or source."""
+    at = ("apps", index)
+    kind = kind_of(app)
+    problems = []
+    for key in app:
+        if ONLY_FOR.get(key, kind) != kind:
+            instead = ELSEWHERE.get((kind, key))
+            owner = ONLY_FOR[key]
+            problems.append(f"{where(at + (key,))}: applies to {_APP_KINDS[owner]} apps (a {owner} field), and "
+                            f"this is a {_APP_KINDS[kind]} app" + (f"; use {instead}" if instead else ""))
+    source_kind = chart_source_kind(app)
+    for key in app.get("chart", {}).get("source", {}) if source_kind else ():
+        if key not in SOURCE_OPTIONS[source_kind]:
+            other = "OCIRepository" if source_kind == "HelmRepository" else "HelmRepository"
+            problems.append(f"{where(at + ('chart', 'source', key))}: is not a {source_kind} field (only an "
+                            f"{other} has it), and chart.repository makes this source a {source_kind}")
+    if "prune" in app and "prune" in app.get("kustomize", {}):
+        problems.append(f"{where(at + ('prune',))}: is also set as kustomize.prune; give it once")
+    return problems
+
+
+def _check_merged(defaults: dict, own: dict, app: dict, index: int, where: Where) -> list[str]:
+    """Mappings written both in `defaults:` and on the app (`own`) are merged into `app`; Flux's
+    rules that span fields (one kubeConfig reference, retryInterval only with RetryOnFailure, ...)
+    must hold for the merged result too."""
+    shared = [key for key in own if isinstance(defaults.get(key), dict) and key in app and key != "chart"]
+    if "source" in defaults.get("chart", {}) and "source" in own.get("chart", {}):
+        shared.append("chart")
+    if not shared:
+        return []
+    validator = _validator(tuple(shared))
+    value = {key: app[key] if key != "chart" else {"source": app["chart"]["source"]} for key in shared}
+    if validator.validate(value):
+        return []
+    return [f"{where(('apps', index) + path, ('defaults',) + path)}: {message} (after merging defaults)"
+            for path, message in messages(validator._errors, _fields(tuple(shared)))]
 
 
 def _check_app(app: dict, index: int, where: Where) -> list[str]:
@@ -145,11 +209,7 @@ def _check_app(app: dict, index: int, where: Where) -> list[str]:
     if "package" in app:
         problems.append(f"{where(at + ('package',))}: building a chart or overlay from manifests is not "
                         "available in this version of fluxgen; remove `package:` and keep the chart in Git")
-    if "kustomize" in app:
-        for key in ("values", "valuesFiles", "releaseName"):
-            if key in app:
-                problems.append(f"{where(at + (key,))}: only applies to chart apps")
-    elif "releaseName" not in app and len(app["name"]) > 53:
+    if "kustomize" not in app and "releaseName" not in app and len(app["name"]) > 53:
         problems.append(f"{where(at + ('name',))}: is longer than the 53 characters Helm allows for a release "
                         "name; set releaseName")
     return problems

@@ -94,11 +94,9 @@ BROKEN = {
                               ["fluxgen.yaml:2: apps[0].name: is longer than the 53 characters Helm allows for a "
                                "release name; set releaseName"]),
     "both chart and kustomize": (HEAD + CHART + "    kustomize: {path: x}\n",
-                                 ["fluxgen.yaml:3: apps[0].chart: set exactly one of chart or kustomize",
-                                  "fluxgen.yaml:4: apps[0].kustomize: set exactly one of chart or kustomize"]),
+                                 ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
     "neither chart nor kustomize": (HEAD + "  - name: web\n",
-                                    ["fluxgen.yaml:2: apps[0].chart: required field",
-                                     "fluxgen.yaml:2: apps[0].kustomize: required field"]),
+                                    ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
     "chart without name": (HEAD + "  - name: web\n    chart: {repository: https://c.example.com}\n",
                            ["fluxgen.yaml:3: apps[0].chart.repository: needs 'name' as well"]),
     "empty chart": (HEAD + "  - name: web\n    chart: {}\n",
@@ -158,7 +156,8 @@ BROKEN = {
                            "(no leading '/', no '..' out of it)"]),
     "values on a kustomize app": ("defaults: {git: {url: https://g.example.com/r}}\n" + HEAD
                                   + "  - name: a\n    kustomize: {path: a}\n    values: {x: 1}\n",
-                                  ["fluxgen.yaml:5: apps[0].values: only applies to chart apps"]),
+                                  ["fluxgen.yaml:5: apps[0].values: applies to chart apps (a HelmRelease field), "
+                                   "and this is a kustomize app"]),
     "values not a mapping": (HEAD + CHART + "    values: [1]\n", ["fluxgen.yaml:4: apps[0].values: must be a mapping"]),
     "depends on a missing app": (HEAD + CHART + "    dependsOn: [wbe]\n",
                                  ["fluxgen.yaml:4: apps[0].dependsOn[0]: no app is named 'wbe'; did you mean 'web'?"]),
