@@ -38,10 +38,43 @@ def spec_with(apps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(command: list[str], runs: int) -> tuple[float, float]:
-    """(median seconds, peak MiB) over `runs` fresh processes."""
+def manifests(folder: Path, count: int) -> None:
+    """`count` manifests in files of 10 documents: Deployments, Services and ConfigMaps in turn."""
+    folder.mkdir()
+    docs = []
+    for i in range(count):
+        name = f"app-{i // 3}"
+        if i % 3 == 0:
+            docs.append(f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{app: {name}}}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example.com:5000/team/{name}:1.{i}.0
+          args: ["--log-format", "{{{{.Time}}}} {{{{.Level}}}}"]
+          resources: {{limits: {{cpu: 500m, memory: 256Mi}}}}
+""")
+        elif i % 3 == 1:
+            docs.append(f"apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\n"
+                        f"spec: {{selector: {{app: {name}}}, ports: [{{port: 80}}]}}\n")
+        else:
+            docs.append(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"
+                        f"data: {{config.yaml: \"level: info\\nformat: '{{{{ .Msg }}}}'\\n\"}}\n")
+    for start in range(0, count, 10):
+        (folder / f"part-{start // 10:03}.yaml").write_text("---\n".join(docs[start:start + 10]))
+
+
+def measure(command: list[str], runs: int, before=lambda: None) -> tuple[float, float]:
+    """(median seconds, peak MiB) over `runs` fresh processes; `before` runs ahead of each, untimed."""
     times, peaks = [], []
     for _ in range(runs):
+        before()
         started = time.perf_counter()
         pid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid
         _, status, usage = os.wait4(pid, 0)
@@ -56,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--sizes", default="10,100,1000,10000")
+    parser.add_argument("--package", type=int, default=500, help="manifests to package (0: skip)")
     args = parser.parse_args()
     # the entry point pip installed next to this interpreter (a pyenv shim on PATH would add its own start-up)
     installed = Path(sys.executable).parent / "kubectl-fluxgen"
@@ -73,6 +107,16 @@ def main() -> None:
             took, peak = measure([plugin, "render", "-f", str(spec)], runs)
             target = {1000: "target < 1 s", 10000: "target < 10 s and < 200 MiB"}.get(size, "")
             rows.append((f"render {size:,} apps", took, peak, target))
+        if args.package:
+            manifests(Path(tmp) / "manifests", args.package)
+            spec = Path(tmp) / "package.yaml"
+            spec.write_text("defaults: {git: {url: https://github.com/org/fleet.git}}\napps:\n"
+                            "  - {name: chart, chart: {path: apps/chart}, package: manifests}\n"
+                            "  - {name: overlay, kustomize: {path: apps/overlay}, package: manifests}\n")
+            out = Path(tmp) / "out"
+            took, peak = measure([plugin, "render", "-f", str(spec), "--output-dir", str(out), "--force"], args.runs,
+                                 before=lambda: shutil.rmtree(out, ignore_errors=True))
+            rows.append((f"package {args.package:,} manifests as a chart and an overlay", took, peak, "target < 2 s"))
     print(f"{'case':<58} {'median s':>9} {'peak MiB':>9}  note")
     for name, took, peak, note in rows:
         print(f"{name:<58} {took:>9.3f} {peak:>9.1f}  {note}")

@@ -73,20 +73,28 @@ def render(spec_file, output, output_dir, force):
     in spec order. The same spec always gives the same bytes.
     """
     from fluxgen import output as out
-    from fluxgen.pipeline import resources_for
+    from fluxgen.pipeline import render as build
 
     if force and output_dir is None:
         raise click.UsageError("--force only applies with --output-dir")
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
-    resources = resources_for(spec_file)
+    result = build(spec_file)
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     if output_dir is None:
-        docs = [doc for _, doc in resources]
+        docs = [doc for _, doc in result["resources"]]
         click.echo(out.dump_json(docs) if output == "json" else out.dump_all(docs), nl=False)
+        for name, package in result["packages"].items():
+            click.echo(f"not written: the package of {name} ({len(package['files'])} files for "
+                       f"{package['folder']}/); use --output-dir to write it", err=True)
         return
     from fluxgen.writer import write_tree
 
-    done = write_tree(output_dir, out.files_for(resources), force=force)
+    files = out.files_for(result["resources"])
+    for package in result["packages"].values():
+        files.update(package["files"])
+    done = write_tree(output_dir, files, force=force)
     for path in done["remove"]:
         click.echo(f"removed {output_dir / path} (no longer generated)", err=True)
     click.echo(f"wrote {len(done['write'])} file(s) to {output_dir}, {len(done['unchanged'])} unchanged", err=True)
@@ -96,11 +104,15 @@ def render(spec_file, output, output_dir, force):
 @_file_option
 def validate(spec_file):
     """Check a spec without printing any objects; exit code 1 lists every problem."""
-    from fluxgen.pipeline import resources_for
+    from fluxgen.pipeline import render as build
 
-    resources = resources_for(spec_file)
+    result = build(spec_file)
+    for warning in result["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     name = "<stdin>" if spec_file == "-" else spec_file
-    click.echo(f"{name}: valid ({len(resources)} Flux objects)")
+    packaged = sum(len(package["files"]) for package in result["packages"].values())
+    click.echo(f"{name}: valid ({len(result['resources'])} Flux objects"
+               + (f", {packaged} packaged files" if packaged else "") + ")")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -5,6 +5,7 @@ no alias bombs, no nesting that would exhaust the stack, and numbers keep their 
 (so `version: 1.10` can become the string "1.10", not 1.1). Never touches the disk.
 """
 
+import contextlib
 from typing import Any
 
 import yaml
@@ -56,16 +57,46 @@ def format_path(path: Path) -> str:
     return text
 
 
+def decode(raw: bytes, name: str) -> str:
+    """UTF-8 (a byte order mark is fine), or a clear error naming the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise SpecError([f"{name}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"]) from err
+
+
 def load(text: str, name: str) -> tuple[Any, dict[Path, int]]:
     """Parse `text` (named `name` in errors) into plain data and a {path: line} map."""
-    loader = _Loader(text)
-    try:
+    with _reading(text, name) as loader:
         node = loader.get_single_node()
         if node is None:
             return None, {}
         _check_size(node, name)
         lines: dict[Path, int] = {}
         return _build(loader, node, (), lines, name), lines
+
+
+def load_all(text: str, name: str) -> list[tuple[int, Any]]:
+    """Every document of a YAML stream (Kubernetes manifests), as (first line, data); the same
+    rules as load for each document; empty documents are skipped."""
+    documents = []
+    with _reading(text, name) as loader:
+        while loader.check_node():
+            node = loader.get_node()
+            if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+                continue
+            _check_size(node, name)
+            documents.append((node.start_mark.line + 1, _build(loader, node, (), {}, name)))
+    return documents
+
+
+@contextlib.contextmanager
+def _reading(text: str, name: str):
+    """A loader for `text` whose failures become SpecErrors naming `name` and the line."""
+    loader = _Loader(text)
+    try:
+        yield loader
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f"{mark.line + 1}:" if mark else ""

@@ -44,10 +44,16 @@ for _tag, _pattern in _OTHER_READERS.items():
     _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list("-+0123456789.yYnN"))
 
 
-def dump_all(docs: list[Any]) -> str:
-    """A YAML stream: `---` before each object, keys sorted, lists not indented, nothing folded."""
-    return yaml.dump_all(docs, Dumper=_Dumper, explicit_start=True, sort_keys=True, allow_unicode=True,
+def dump_all(docs: list[Any], sort_keys: bool = True) -> str:
+    """A YAML stream: `---` before each object, keys sorted (or as given), lists not indented,
+    nothing folded."""
+    return yaml.dump_all(docs, Dumper=_Dumper, explicit_start=True, sort_keys=sort_keys, allow_unicode=True,
                          width=2**31 - 1, default_flow_style=False)
+
+
+def dump(doc: Any) -> str:
+    """One YAML document without the `---` line, keys in the order given (files people edit)."""
+    return dump_all([doc], sort_keys=False)[4:]
 
 
 def dump_json(docs: list[dict]) -> str:

@@ -18,6 +18,7 @@ from fluxgen.errors import SpecError
 from fluxgen.problems import Where, by_line, did_you_mean, messages, report
 from fluxgen.flux_schema import ELSEWHERE
 from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SCHEMA, SOURCE_OPTIONS
+from fluxgen.resources import app_folder
 from fluxgen.sources import chart_source_kind, in_git, kind_of, name_conflicts
 
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
@@ -58,16 +59,7 @@ def read_text(path: str) -> tuple[str, str]:
         raise SpecError([f"{name}: no such file (name the spec with -f FILE)"]) from err
     except OSError as err:
         raise SpecError([f"{name}: cannot read: {err.strerror}"]) from err
-    return name, decode(raw, name)
-
-
-def decode(raw: bytes, name: str) -> str:
-    """UTF-8 (a byte order mark is fine), or a clear error naming the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise SpecError([f"{name}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"]) from err
+    return name, document.decode(raw, name)
 
 
 def load_spec(path: str) -> dict[str, Any]:
@@ -94,7 +86,7 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     for index, (own, app) in enumerate(zip(doc["apps"], apps)):
         problems += _check_options(own, index, where) + _check_merged(doc["defaults"], own, app, index, where)
         problems += _check_app(app, index, where)
-    problems += _check_names(apps, where) + _check_dependencies(apps, where)
+    problems += _check_names(apps, where) + _check_dependencies(apps, where) + _check_packages(apps, base, where)
     if not problems:
         problems += [f"{where(('apps', i) + field, ('defaults',) + field[-2:])}: {message}"
                      for i, field, message in name_conflicts(apps)]
@@ -107,7 +99,7 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
                          for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
     if problems:
         raise SpecError(by_line(problems))
-    return {"file": name, "apps": apps}
+    return {"file": name, "apps": apps, "base": base}
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -206,12 +198,30 @@ def _check_app(app: dict, index: int, where: Where) -> list[str]:
     if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
         problems.append(f"{where(at + ('git', refs[1]), ('defaults', 'git', refs[1]))}: give one Git ref "
                         f"(branch, tag, semver or commit; commit may join a branch), not {' and '.join(refs)}")
-    if "package" in app:
-        problems.append(f"{where(at + ('package',))}: building a chart or overlay from manifests is not "
-                        "available in this version of fluxgen; remove `package:` and keep the chart in Git")
+    if "package" in app and not in_git(app):
+        problems.append(f"{where(at + ('package',))}: builds a chart kept in Git; give chart.path (where the "
+                        "chart goes in the Git repository) instead of chart.repository")
     if "kustomize" not in app and "releaseName" not in app and len(app["name"]) > 53:
         problems.append(f"{where(at + ('name',))}: is longer than the 53 characters Helm allows for a release "
                         "name; set releaseName")
+    return problems
+
+
+def _check_packages(apps: list[dict], base: Path, where: Where) -> list[str]:
+    """Each package folder exists, and no two packages go to one folder."""
+    folders: dict[str, int] = {}
+    problems = []
+    for index, app in enumerate(apps):
+        if "package" not in app:
+            continue
+        at = where(("apps", index, "package"))
+        if not (base / app["package"]).is_dir():
+            problems.append(f"{at}: {base / app['package']} is not a folder of manifests")
+        folder = app_folder(app)
+        if folder in folders:
+            problems.append(f"{at}: apps[{folders[folder]}] packages into {folder} already; give this app "
+                            "another path")
+        folders.setdefault(folder, index)
     return problems
 
 
@@ -292,7 +302,7 @@ def _read_values_files(app: dict, index: int, base: Path, where: Where, read: di
         path = base / relative
         try:
             if path not in read:
-                read[path] = document.load(decode(path.read_bytes(), str(path)), str(path))[0]
+                read[path] = document.load(document.decode(path.read_bytes(), str(path)), str(path))[0]
             data = read[path]
         except FileNotFoundError:
             problems.append(f"{at}: {path} does not exist")

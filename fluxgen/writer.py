@@ -110,13 +110,16 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
     temps: dict[Path, str] = {}
     umask = os.umask(0)
     os.umask(umask)
+    ready: set[Path] = set()  # folders known to exist
     try:
         for relative, text in staged.items():
             target = outdir / relative
-            for parent in reversed([target.parent, *target.parent.parents]):
-                if not parent.exists():
-                    parent.mkdir()
-                    created.append(parent)
+            if target.parent not in ready:
+                for parent in reversed([target.parent, *target.parent.parents]):
+                    if parent not in ready and not parent.exists():
+                        parent.mkdir()
+                        created.append(parent)
+                    ready.add(parent)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             temps[Path(temp)] = relative
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

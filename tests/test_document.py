@@ -7,7 +7,7 @@ import pytest
 
 from fluxgen.document import load
 from fluxgen.errors import SpecError
-from fluxgen.spec import decode
+from fluxgen.document import decode
 
 
 def error(text: str) -> str:

@@ -192,10 +192,10 @@ BROKEN = {
     "integer beyond int64": (HEAD + CHART + "    values:\n      big: 9223372036854775808\n",
                              ["fluxgen.yaml:5: apps[0].values.big: 9223372036854775808 does not fit in 64 bits, so "
                               "Kubernetes would store another number; quote it to keep it as text"]),
-    "package not yet available": (HEAD + CHART + "    package: manifests\n",
-                                  ["fluxgen.yaml:4: apps[0].package: building a chart or overlay from manifests is "
-                                   "not available in this version of fluxgen; remove `package:` and keep the chart "
-                                   "in Git"]),
+    "package on a chart from a repository": (HEAD + CHART + "    package: manifests\n",
+                                             ["fluxgen.yaml:4: apps[0].package: builds a chart kept in Git; give "
+                                              "chart.path (where the chart goes in the Git repository) instead of "
+                                              "chart.repository"]),
 }
 
 
