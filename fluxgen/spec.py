@@ -212,7 +212,7 @@ def _check_packages(apps: list[dict], base: Path, where: Where) -> list[str]:
     folders: dict[str, int] = {}
     problems = []
     for index, app in enumerate(apps):
-        if "package" not in app:
+        if "package" not in app or not in_git(app):  # _check_app reports packages of other apps
             continue
         at = where(("apps", index, "package"))
         if not (base / app["package"]).is_dir():
