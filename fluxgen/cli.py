@@ -40,6 +40,7 @@ class _Group(click.Group):
 
 _file_option = click.option(
     "-f", "--filename", "spec_file", default=SPEC_FILE, show_default=True, metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="The fluxgen spec to read; '-' reads standard input.")
 
 
@@ -125,8 +126,17 @@ def main() -> None:
     """Entry point of kubectl-fluxgen, flux-fluxgen and `python -m fluxgen`."""
     if hasattr(signal, "SIGPIPE"):  # `kubectl fluxgen render | head` ends quietly, like other CLIs
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if sys.argv[1:2] == ["__complete"]:  # how the flux CLI asks its plugins for completions
+        from fluxgen.completion import kubectl_complete
+
+        sys.argv = [sys.argv[0], *sys.argv[2:]]
+        return kubectl_complete()
+    prog_name = _prog_name()
+    complete_var = f"_{prog_name.replace(' ', '_').upper()}_COMPLETE"  # _KUBECTL_FLUXGEN_COMPLETE
+    if os.environ.get(complete_var):  # the shell script registers the executable, not `kubectl fluxgen`
+        prog_name = os.path.basename(sys.argv[0])
     try:
-        cli.main(prog_name=_prog_name())
+        cli.main(prog_name=prog_name, complete_var=complete_var)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
