@@ -5,6 +5,7 @@ text names whichever the user typed.
 """
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -66,7 +67,15 @@ def cli():
               help="Write files into DIR (one folder per app) instead of printing.")
 @click.option("--force", is_flag=True, help="With --output-dir: overwrite files edited by hand or not written "
                                             "by fluxgen.")
-def render(spec_file, output, output_dir, force):
+@click.option("--reuse-existing", is_flag=True,
+              help="Ask the current cluster (read-only, through kubectl) for its Flux sources and reference the "
+                   "matching ones instead of generating them.")
+@click.option("--context", metavar="NAME", help="With --reuse-existing: the kubeconfig context to use.")
+@click.option("--kubeconfig", metavar="FILE", type=click.Path(dir_okay=False),
+              help="With --reuse-existing: the kubeconfig file to use.")
+@click.option("--request-timeout", metavar="DURATION",
+              help="With --reuse-existing: how long to wait for the cluster (e.g. 10s, 1m; 0 waits forever).")
+def render(spec_file, output, output_dir, force, reuse_existing, context, kubeconfig, request_timeout):
     """Print (or write) the Flux objects for a spec.
 
     \b
@@ -80,9 +89,15 @@ def render(spec_file, output, output_dir, force):
         raise click.UsageError("--force only applies with --output-dir")
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
-    result = build(spec_file)
-    for warning in result["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+    cluster = {"context": context, "kubeconfig": kubeconfig, "request_timeout": request_timeout}
+    given = [f"--{flag.replace('_', '-')}" for flag, value in cluster.items() if value]
+    if given and not reuse_existing:
+        raise click.UsageError(f"{', '.join(given)} only applies with --reuse-existing")
+    if request_timeout and not re.fullmatch(r"0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+", request_timeout):
+        raise click.UsageError(f"--request-timeout {request_timeout!r}: use a duration such as 10s, 1m or 0")
+    result = build(spec_file, cluster if reuse_existing else None)
+    for line in [f"warning: {warning}" for warning in result["warnings"]] + result["notes"]:
+        click.echo(line, err=True)
     if output_dir is None:
         docs = [doc for _, doc in result["resources"]]
         click.echo(out.dump_json(docs) if output == "json" else out.dump_all(docs), nl=False)

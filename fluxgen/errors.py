@@ -15,3 +15,7 @@ class SpecError(FluxgenError):
 
 class OutputError(FluxgenError):
     """The output folder cannot be written as asked (conflicts, escapes, permissions)."""
+
+
+class ClusterError(FluxgenError):
+    """The cluster could not be read (kubectl missing, unreachable, credentials, permissions)."""

@@ -2,16 +2,44 @@
 
 from pathlib import Path
 
-from fluxgen.resources import app_folder, build_resources
+from fluxgen.resources import app_folder, build
 from fluxgen.spec import load_spec
 
 
-def render(spec_file: str) -> dict:
+def render(spec_file: str, cluster: dict | None = None) -> dict:
     """Everything `render` produces: {resources: [(folder, object)], packages: {app name: {folder,
-    files: {path under the output folder: text}}}, warnings: [text]}."""
+    files: {path under the output folder: text}}}, warnings: [text], notes: [text]}.
+
+    With `cluster` ({context, kubeconfig, request_timeout}), sources the cluster already has
+    are reused instead of generated."""
     spec = load_spec(spec_file)
     packages, warnings = _packages(spec) if any("package" in app for app in spec["apps"]) else ({}, [])
-    return {"resources": build_resources(spec["apps"]), "packages": packages, "warnings": warnings}
+    existing: list[dict] = []
+    if cluster is not None:
+        from fluxgen.cluster import existing_sources
+
+        existing, found_warnings = existing_sources(**cluster)
+        warnings += found_warnings
+    built = build(spec["apps"], existing=existing)
+    if built["clashes"]:
+        from fluxgen.errors import ClusterError
+
+        source, names = built["clashes"][0]
+        field = "git.name" if source["kind"] == "GitRepository" else "chart.repositoryName"
+        raise ClusterError(f"the cluster already has a different {source['kind']} {source['namespace']}/"
+                           f"{source['name']} (another URL, ref or options), and rendering it would replace that "
+                           f"one: give {', '.join(names)} another {field}, or match that source to reuse it")
+    notes = [_reuse_note(source, names, spec["apps"]) for source, names in built["reused"]]
+    return {"resources": built["resources"], "packages": packages, "warnings": warnings, "notes": notes}
+
+
+def _reuse_note(source: dict, names: list[str], apps: list[dict]) -> str:
+    note = f"reused {source['kind']} {source['namespace']}/{source['name']} for {', '.join(names)}"
+    elsewhere = sorted({app["namespace"] for app in apps if app["name"] in names} - {source["namespace"]})
+    if elsewhere:
+        note += (f" (from namespace {', '.join(elsewhere)}: sourceRef.namespace is set; clusters that forbid "
+                 "cross-namespace references will refuse it)")
+    return note
 
 
 def _packages(spec: dict) -> tuple[dict, list]:

@@ -132,13 +132,24 @@ def app_folder(app: dict) -> str:
 
 def build_resources(apps: list[dict], taken: set | None = None) -> list[tuple[str, dict]]:
     """Every object the spec needs, as (folder, object): sources first, then the apps in spec order."""
-    sources, app_sources = plan_sources(apps, taken)
-    folders = {}
+    return build(apps, taken)["resources"]
+
+
+def build(apps: list[dict], taken: set | None = None, existing: list[dict] = ()) -> dict:
+    """{resources: [(folder, object)], reused / clashes: [(source, [app names])]}: the objects the
+    spec needs, minus the sources the cluster already has (`existing`), which are referenced;
+    clashes are explicitly named sources whose name the cluster gives to a different source."""
+    sources, app_sources = plan_sources(apps, taken, existing)
+    folders: dict[int, str] = {}
+    users: dict[int, list[str]] = {}
     for app, source in zip(apps, app_sources):
         folders.setdefault(id(source), app_folder(app))
+        users.setdefault(id(source), []).append(app["name"])
     apps_by_name = {app["name"]: app for app in apps}
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [(folders[id(source)], source_object(source)) for source in sources]
+    result = [(folders[id(source)], source_object(source)) for source in sources if not source.get("existing")]
     for app, source in zip(apps, app_sources):
         result.append((app_folder(app), builders[kind_of(app)](app, source, apps_by_name)))
-    return result
+    reused = [(source, users[id(source)]) for source in sources if source.get("existing")]
+    clashes = [(source, users[id(source)]) for source in sources if source.get("clash")]
+    return {"resources": result, "reused": reused, "clashes": clashes}

@@ -91,11 +91,13 @@ def _frozen(value):
     return value
 
 
-def plan_sources(apps: list[dict], taken: set | None = None) -> tuple[list[dict], list[dict]]:
+def plan_sources(apps: list[dict], taken: set | None = None, existing: list[dict] = ()) -> tuple[list[dict], list[dict]]:
     """Return (unique sources in order of first use, the source of each app).
 
-    `taken` holds (kind, namespace, name) already used by other objects (e.g. in the cluster).
-    Call name_conflicts first: explicit names are used as given.
+    `existing` holds the sources a cluster already has ({kind, namespace, name, spec}): a
+    matching one is reused (marked `existing`) instead of generated, and their names are taken.
+    `taken` holds other (kind, namespace, name) in use. Call name_conflicts first: explicit names
+    are used as given.
     """
     unique: dict[tuple, dict] = {}
     used = []
@@ -105,12 +107,56 @@ def plan_sources(apps: list[dict], taken: set | None = None) -> tuple[list[dict]
         shared["name"] = shared["name"] or request["name"]
         used.append(shared)
     sources = list(unique.values())
-    taken = set(taken or ()) | {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]}
+    index = _index(existing)
+    for source in sources:
+        match = find_existing(source, index)
+        if match:
+            source.update(name=match["name"], namespace=match["namespace"], existing=True)
+    in_cluster = {(e["kind"], e["namespace"], e["name"]) for e in existing}
+    for source in sources:  # an explicit name the cluster gives to another source: applying would replace it
+        if source["name"] and not source.get("existing"):
+            source["clash"] = (source["kind"], source["namespace"], source["name"]) in in_cluster
+    taken = set(taken or ()) | {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]} | in_cluster
     for source in sources:
         if source["name"] is None:
             source["name"] = _free_name(source, derive_name(source["url"], source["kind"]), taken)
             taken.add((source["kind"], source["namespace"], source["name"]))
     return sources, used
+
+
+def _index(existing: list[dict]) -> dict[tuple, list[dict]]:
+    """Existing sources by (kind, normalized URL), each list in a fixed order."""
+    index: dict[tuple, list[dict]] = {}
+    for source in existing:
+        url = source["spec"].get("url")
+        if isinstance(url, str):
+            index.setdefault((source["kind"], normalize_url(url, source["kind"])), []).append(source)
+    for candidates in index.values():
+        candidates.sort(key=lambda s: (s["namespace"], s["name"]))
+    return index
+
+
+def find_existing(source: dict, index: dict[tuple, list[dict]]) -> dict | None:
+    """The existing source to reuse for `source`: same URL, same ref (Git, OCI), same type (Helm),
+    every option the app asked for already set; in the app's own namespace if there is one.
+    With an explicit name, only the source of that name and namespace."""
+    candidates = index.get((source["kind"], normalize_url(source["url"], source["kind"])), [])
+    wanted = dict(source.get("options", {}))
+    if source["kind"] == "OCIRepository":
+        wanted["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
+    matches = [c for c in candidates if _same_source(source, c["spec"], wanted)]
+    if source["name"]:
+        matches = [c for c in matches if (c["namespace"], c["name"]) == (source["namespace"], source["name"])]
+    matches.sort(key=lambda c: c["namespace"] != source["namespace"])  # stable: keeps the fixed order otherwise
+    return matches[0] if matches else None
+
+
+def _same_source(source: dict, spec: dict, wanted: dict) -> bool:
+    if source["kind"] == "HelmRepository" and spec.get("type", "default") != "default":
+        return False
+    if source["kind"] != "HelmRepository" and spec.get("ref") != source["ref"]:
+        return False
+    return all(spec.get(key) == value for key, value in wanted.items())
 
 
 def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
