@@ -131,6 +131,181 @@ def validate(spec_file):
                + (f", {packaged} packaged files" if packaged else "") + ")")
 
 
+_INIT_FLAGS = [
+    click.option("--scenario", type=click.Choice(["chart", "git-chart", "kustomize"]),
+                 help="chart: from a Helm or OCI repository; git-chart: a Helm chart kept in Git; kustomize: a "
+                      "Kustomize overlay kept in Git."),
+    click.option("--name", help="App name (the HelmRelease or Kustomization)."),
+    click.option("--namespace", help="Flux namespace (default flux-system, or the spec's default)."),
+    click.option("--interval", help="Reconcile interval (default 5m, or the spec's default)."),
+    click.option("--target-namespace", "target_namespace", help="Where the app runs (default: its name)."),
+    click.option("--repository", metavar="URL", help="chart: the Helm repository (https://) or OCI registry (oci://)."),
+    click.option("--chart", help="chart: the chart's name."),
+    click.option("--chart-version", "chart_version", metavar="VERSION", help="chart: version or range (default: newest)."),
+    click.option("--git-url", "git_url", metavar="URL", help="git-chart, kustomize: the Git repository."),
+    click.option("--branch", help="git-chart, kustomize: the Git branch (default main)."),
+    click.option("--path", help="git-chart, kustomize: path in the Git repository (default ./apps/NAME)."),
+]
+
+
+def _with_init_flags(command):
+    for option in reversed(_INIT_FLAGS):
+        command = option(command)
+    return command
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-f", "--filename", "spec_file", default=SPEC_FILE, show_default=True, metavar="FILE",
+              type=click.Path(dir_okay=False), help="The spec to create, or to add the app to.")
+@_with_init_flags
+def init(spec_file, **flags):
+    """Ask the PRD's questions and add the app to a spec (a new one, or an existing one).
+
+    \b
+    Every question has a default shown in [brackets] (Enter takes it) and a flag, so init also
+    runs unattended; when standard input is not a terminal, missing answers are an error.
+    Comments and everything else already in the spec stay as they are.
+
+    \b
+    Examples:
+      kubectl fluxgen init
+      kubectl fluxgen init --scenario chart --name podinfo \\
+        --repository oci://ghcr.io/stefanprodan/charts --chart podinfo --chart-version 6.7.1
+    """
+    from fluxgen import interview
+
+    path = Path(spec_file)
+    text = _read_existing(path)
+    known, taken = {}, set()
+    if text is not None:
+        from fluxgen.spec import parse_spec
+
+        spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
+        known = _raw_defaults(text, str(path))
+        taken = {app["name"] for app in spec["apps"]}
+    answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
+               "gitUrl": flags.pop("git_url")} | flags
+    interactive = sys.stdin.isatty()
+    scenario = answers.pop("scenario") or (_ask_scenario(interview) if interactive else None)
+    asked = [q for q in interview.questions(known) if scenario is None or scenario in q.when]
+    if not interactive:
+        missing = (["--scenario"] if scenario is None else []) + [
+            q.flag for q in asked if answers.get(q.key) is None and q.default is None]
+        if missing:
+            raise click.UsageError("standard input is not a terminal, so init cannot ask; give "
+                                   + ", ".join(missing) + " (see kubectl fluxgen init --help)")
+    for question in asked:
+        answers[question.key] = _answer(question, answers, taken, interactive)
+    entry = interview.app_entry(scenario, answers, known)
+    new_text = interview.new_spec(scenario, answers) if text is None else _added(interview, text, path, entry)
+    from fluxgen.spec import parse_spec
+
+    spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
+    _replace(path, new_text)
+    click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
+    _show_app(spec, entry["name"])
+
+
+def _read_existing(path: Path) -> str | None:
+    from fluxgen.document import decode
+
+    try:
+        return decode(path.read_bytes(), str(path))
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise FluxgenError(f"{path}: cannot read: {err.strerror}") from err
+
+
+def _raw_defaults(text: str, name: str) -> dict:
+    from fluxgen.document import load
+
+    data = load(text, name)[0] or {}
+    return data.get("defaults") or {}
+
+
+def _ask_scenario(interview) -> str:
+    click.echo("How would you like to deploy?", err=True)
+    for number, (key, label) in enumerate(interview.SCENARIOS.items(), 1):
+        click.echo(f"  {number}) {label}  [{key}]", err=True)
+    while True:
+        choice = interview.scenario_of(click.prompt("Choose", default="1", err=True).strip())
+        if choice:
+            return choice
+        click.echo("Error: answer 1, 2 or 3", err=True)
+
+
+def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
+    """The flag's value, or the person's answer (asked again until it is right), or the default."""
+    from fluxgen import interview
+
+    default = question.default(answers) if question.default else None
+    given = answers.get(question.key)
+    if given is not None or not interactive:
+        value = given if given is not None else default
+        problem = interview.check(question, value, taken)
+        if problem:
+            raise click.BadParameter(problem, param_hint=question.flag)
+        return value
+    while True:
+        value = click.prompt(question.prompt, default=default, err=True,
+                             show_default=bool(default)).strip()
+        problem = interview.check(question, value, taken)
+        if not problem:
+            return value
+        click.echo(f"Error: {problem}", err=True)
+
+
+def _added(interview, text: str, path: Path, entry: dict) -> str:
+    try:
+        return interview.add_app(text, str(path), entry)
+    except ValueError as err:
+        raise FluxgenError(str(err)) from err
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all, keeping the file's mode."""
+    import tempfile
+
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except OSError as err:
+        raise FluxgenError(f"{path}: cannot write: {err.strerror}") from err
+
+
+def _show_app(spec: dict, name: str) -> None:
+    from fluxgen.output import dump_all
+    from fluxgen.resources import build_resources
+
+    docs = [doc for _, doc in build_resources(spec["apps"])]
+    [mine] = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
+    ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
+    source = [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]]
+    click.echo(dump_all(source + [mine]), nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+def schema():
+    """Print the JSON Schema of fluxgen.yaml, for editors.
+
+    \b
+    Examples:
+      kubectl fluxgen schema > fluxgen.schema.json
+      # then, as the first line of fluxgen.yaml:
+      # yaml-language-server: $schema=fluxgen.schema.json
+    """
+    import json
+
+    from fluxgen.editor_schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
 @cli.command(context_settings=CONTEXT)
 def version():
     """Print the fluxgen version."""

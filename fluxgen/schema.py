@@ -76,7 +76,8 @@ def _path(description: str) -> dict:
 
 GIT = flux.GITREPOSITORY | {
     "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with=git_url),
-    "branch": _text("Git branch (the default ref is branch main)"),
+    "branch": _text("Git branch (the default ref is branch main)") | {
+        "meta": {"description": "Git branch (used when no other ref is given)", "default": "main"}},
     "tag": _text("Git tag"),
     "semver": _text("semver range matched against Git tags"),
     "commit": _text("Git commit SHA (may be combined with branch)"),
@@ -100,7 +101,7 @@ CHART = {
 
 KUSTOMIZE = {
     "path": _path("path of the kustomize overlay inside the app's Git repository") | {"required": True},
-    "prune": {"type": "boolean", "meta": {"description": "garbage-collect removed objects (default true)"}},
+    "prune": {"type": "boolean", "meta": {"description": "garbage-collect removed objects", "default": True}},
 }
 
 DEPENDENCY = {
@@ -121,8 +122,10 @@ SOURCE_OPTIONS = {"HelmRepository": flux.HELMREPOSITORY, "OCIRepository": flux.O
 
 # Keys that may stand in `defaults:` as well as on an app.
 SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
-    "namespace": _label("metadata.namespace of the Flux objects (default flux-system)"),
-    "interval": _duration("spec.interval of the HelmRelease or Kustomization (default 5m)"),
+    "namespace": _label("metadata.namespace of the Flux objects (default flux-system)") | {
+        "meta": {"description": "metadata.namespace of the Flux objects", "default": "flux-system"}},
+    "interval": _duration("spec.interval of the HelmRelease or Kustomization (default 5m)") | {
+        "meta": {"description": "spec.interval of the HelmRelease or Kustomization", "default": "5m"}},
     "git": {"type": "dict", "schema": GIT, "meta": {"description": "the Git repository apps are read from"}},
     "dependsOn": {"type": "list", "schema": DEPENDENCY,
                   "meta": {"description": "apps (or {name, namespace} objects) that must be ready first"}},
