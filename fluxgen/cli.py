@@ -201,7 +201,9 @@ def init(spec_file, **flags):
     from fluxgen.spec import parse_spec
 
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
-    _replace(path, new_text)
+    from fluxgen.writer import replace_file
+
+    replace_file(path, new_text)
     click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
     _show_app(spec, entry["name"])
 
@@ -261,21 +263,6 @@ def _added(interview, text: str, path: Path, entry: dict) -> str:
         return interview.add_app(text, str(path), entry)
     except ValueError as err:
         raise FluxgenError(str(err)) from err
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all, keeping the file's mode."""
-    import tempfile
-
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    try:
-        fd, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except OSError as err:
-        raise FluxgenError(f"{path}: cannot write: {err.strerror}") from err
 
 
 def _show_app(spec: dict, name: str) -> None:

@@ -108,8 +108,7 @@ def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> dict
 def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
     created: list[Path] = []
     temps: dict[Path, str] = {}
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = _umask()
     ready: set[Path] = set()  # folders known to exist
     try:
         for relative, text in staged.items():
@@ -138,6 +137,29 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
             os.replace(temp, outdir / relative)
         for relative in remove:
             (outdir / relative).unlink()
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write one file whole or not at all (a temporary file renamed over it), keeping its mode."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+    temp = None
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(temp, mode)
+        with _no_interrupts():
+            os.replace(temp, path)
+    except OSError as err:
+        if temp:
+            Path(temp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write: {err.strerror}") from err
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 @contextlib.contextmanager
