@@ -312,8 +312,14 @@ def main() -> None:
     complete_var = f"_{prog_name.replace(' ', '_').upper()}_COMPLETE"  # _KUBECTL_FLUXGEN_COMPLETE
     if os.environ.get(complete_var):  # the shell script registers the executable, not `kubectl fluxgen`
         prog_name = os.path.basename(sys.argv[0])
+    from fluxgen.errors import Interrupted
+
+    def interrupt(signum, frame):
+        raise Interrupted()
+
+    signal.signal(signal.SIGINT, interrupt)
     try:
         cli.main(prog_name=prog_name, complete_var=complete_var)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(130)

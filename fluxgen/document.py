@@ -47,6 +47,8 @@ class _Loader(_BaseLoader):
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _number(Int, yaml.SafeLoader.construct_yaml_int))
 _Loader.add_constructor("tag:yaml.org,2002:float", _number(Float, yaml.SafeLoader.construct_yaml_float))
+# Kubernetes reads `2024-01-01` as the text it is (JSON has no dates); so does fluxgen.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
 def format_path(path: Path) -> str:
@@ -101,6 +103,10 @@ def _reading(text: str, name: str):
         mark = err.problem_mark or err.context_mark
         line = f"{mark.line + 1}:" if mark else ""
         raise SpecError([f"{name}:{line} {_yaml_message(err)}"]) from err
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow, e.g. NUL
+        line = text[: err.position].count("\n") + 1
+        raise SpecError([f"{name}:{line}: the character U+{err.character:04X} is not allowed in YAML "
+                         "(a control character)"]) from err
     except yaml.YAMLError as err:
         raise SpecError([f"{name}: {err}"]) from err
     except RecursionError as err:
@@ -145,12 +151,13 @@ def _children(node: yaml.Node) -> list:
     return []
 
 
-_PLAIN_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("seq", "map", "str", "int", "float", "bool", "null",
+                                                         "timestamp", "merge")}
 
 
 def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
-    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+    if node.tag not in _PLAIN_TAGS:
         raise SpecError([f"{name}:{node.start_mark.line + 1}: {format_path(path) or 'document'}: "
                          f"the tag {node.tag} is not allowed here"])
     if isinstance(node, yaml.SequenceNode):

@@ -19,3 +19,8 @@ class OutputError(FluxgenError):
 
 class ClusterError(FluxgenError):
     """The cluster could not be read (kubectl missing, unreachable, credentials, permissions)."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT). Not a KeyboardInterrupt, which click turns into "Aborted!" and exit 1:
+    this one reaches cli.main, which says "interrupted" and exits 130, as shells expect."""

@@ -14,6 +14,7 @@ def render(spec_file: str, cluster: dict | None = None) -> dict:
     are reused instead of generated."""
     spec = load_spec(spec_file)
     packages, warnings = _packages(spec) if any("package" in app for app in spec["apps"]) else ({}, [])
+    warnings = spec["warnings"] + warnings
     existing: list[dict] = []
     if cluster is not None:
         from fluxgen.cluster import existing_sources

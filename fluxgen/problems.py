@@ -115,7 +115,14 @@ def _schema_at(schema: dict, schema_path: tuple):
 def report(name: str, lines: dict, errors) -> list[str]:
     """cerberus' errors for the file `name` as sorted problem lines."""
     where = Where(name, lines)
-    return by_line([f"{where(path)}: {message}" for path, message in messages(errors)])
+    found = [(path, message) for path, message in messages(errors) if not _given_once(path, message, lines)]
+    return by_line([f"{where(path)}: {message}" for path, message in found])
+
+
+def _given_once(path: tuple, message: str, lines: dict) -> bool:
+    """An "exactly one of" problem where exactly one was written: its own error says what is wrong."""
+    pair = re.fullmatch(r"set exactly one of (\w+) or (\w+)", message)
+    return bool(pair) and sum(path + (key,) in lines for key in pair.groups()) == 1
 
 
 def by_line(problems: list[str]) -> list[str]:

@@ -23,8 +23,21 @@ GIT_REFS = ("branch", "tag", "semver", "commit")
 _SCP_URL = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?P<path>.+)$")
 
 
+def _unparsable(value: str) -> str | None:
+    """Why a URL cannot be read at all (e.g. an unclosed `[`), or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(value).port  # the port is parsed lazily; a bad one raises here
+    except ValueError as err:
+        return f"is not a valid URL ({err})"
+    return None
+
+
 def git_url(field, value, error):
     """Flux takes https://, http:// and ssh:// only; say how to write an scp-style address."""
+    if _unparsable(value):
+        return error(field, _unparsable(value))
     scp = _SCP_URL.match(value)
     if scp:
         error(field, f"scp-style Git addresses are not valid in Flux; write "
@@ -35,7 +48,9 @@ def git_url(field, value, error):
 
 def chart_url(field, value, error):
     """A Helm repository or an OCI registry path, without a tag or digest."""
-    if not re.match(r"^(http|https|oci)://[^/\s]+", value):
+    if _unparsable(value):
+        error(field, _unparsable(value))
+    elif not re.match(r"^(http|https|oci)://[^/\s]+", value):
         error(field, "must start with https://, http:// or oci://")
     elif value.startswith("oci://") and re.search(r"(:[^/]*|@sha256.*)$", value[6:].split("/", 1)[-1]):
         error(field, "must not carry a tag or digest; put the version in chart.version")

@@ -129,8 +129,11 @@ def _index(existing: list[dict]) -> dict[tuple, list[dict]]:
     index: dict[tuple, list[dict]] = {}
     for source in existing:
         url = source["spec"].get("url")
-        if isinstance(url, str):
-            index.setdefault((source["kind"], normalize_url(url, source["kind"])), []).append(source)
+        try:
+            key = (source["kind"], normalize_url(url, source["kind"]))
+        except (AttributeError, ValueError):  # no URL, or one nobody can read: nothing to match
+            continue
+        index.setdefault(key, []).append(source)
     for candidates in index.values():
         candidates.sort(key=lambda s: (s["namespace"], s["name"]))
     return index

@@ -6,6 +6,7 @@ The only I/O here is reading the spec and the files it names (valuesFiles).
 """
 
 import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,10 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
                          for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
     if problems:
         raise SpecError(by_line(problems))
-    return {"file": name, "apps": apps, "base": base}
+    warnings = [f"{where(path)}: looks like a credential; keep it out of Git: put it in a Secret and use "
+                f"valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., targetPath: {'.'.join(map(str, path[3:]))}}}]"
+                for index, app in enumerate(apps) for path in _credentials(app.get("values"), ("apps", index, "values"))]
+    return {"file": name, "apps": apps, "base": base, "warnings": warnings}
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -279,6 +283,25 @@ def _check_cycles(apps: list[dict], where: Where) -> list[str]:
                 stack.append((dep, iter(graph[dep])))
                 path.append(dep)
     return []
+
+
+_CREDENTIAL = re.compile(r"(?i)(password|passwd|passphrase|token|secret|credential|api_?key|access_?key|private_?key"
+                         r"|client_?key|^key$)")
+# ...unless the key names where a credential is (existingSecret, passwordKey, tokenSecretRef, ...)
+_REFERENCE = re.compile(r"(?i)(existing|name$|ref$|enabled$|create$|file$|path$|mount|(password|passwd|token)_?key$)")
+
+
+def _credentials(value, path: tuple):
+    """Paths of values whose key names a credential and that hold one (not a reference to a Secret)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                yield from _credentials(item, path + (key,))
+            elif _CREDENTIAL.search(str(key)) and not _REFERENCE.search(str(key)) and item not in (None, "", False, True):
+                yield path + (key,)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _credentials(item, path + (i,))
 
 
 def _huge_integers(value, path: tuple):

@@ -13,7 +13,7 @@ import signal
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from fluxgen.errors import OutputError
+from fluxgen.errors import Interrupted, OutputError
 
 RECORD = ".fluxgen.sum"
 
@@ -124,12 +124,12 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
             os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; files are for Git
-    except (OSError, KeyboardInterrupt) as err:
+    except (OSError, KeyboardInterrupt, Interrupted) as err:
         for temp in temps:
             temp.unlink(missing_ok=True)
         for folder in reversed(created):
             folder.rmdir()
-        if isinstance(err, KeyboardInterrupt):
+        if not isinstance(err, OSError):
             raise
         raise OutputError(f"{outdir}: cannot write: {err.strerror}: {err.filename}") from err
     with _no_interrupts():  # every file is staged: now switch them all, or Ctrl-C would leave half a tree
