@@ -47,8 +47,102 @@ for _tag, _pattern in _OTHER_READERS.items():
 def dump_all(docs: list[Any], sort_keys: bool = True) -> str:
     """A YAML stream: `---` before each object, keys sorted (or as given), lists not indented,
     nothing folded."""
-    return yaml.dump_all(docs, Dumper=_Dumper, explicit_start=True, sort_keys=sort_keys, allow_unicode=True,
+    return "".join(_fast(doc, sort_keys) or _pyyaml(doc, sort_keys) for doc in docs)
+
+
+def _pyyaml(doc: Any, sort_keys: bool) -> str:
+    return yaml.dump_all([doc], Dumper=_Dumper, explicit_start=True, sort_keys=sort_keys, allow_unicode=True,
                          width=2**31 - 1, default_flow_style=False)
+
+
+# ---- the same bytes, faster -------------------------------------------------------------------------
+# PyYAML's emitter is most of the time of a large render. Most objects hold only scalars that it
+# writes plain or single-quoted, and for those the layout is fixed: this writes them directly. Any
+# other scalar (double-quoted, multi-line, a float, a long key) sends the whole object to PyYAML. tests/test_output.py
+# checks that both give the same bytes.
+
+class _Slow(Exception):
+    """This object needs PyYAML's emitter."""
+
+
+_TEXT: dict[str, str | None] = {}
+_PROBE = _Dumper(None, allow_unicode=True)
+
+
+def _text(text: str) -> str | None:
+    """How PyYAML writes a one-line string, as a key and as a value (plain or 'single-quoted'),
+    or None when it would do something else."""
+    if text in _TEXT:
+        return _TEXT[text]
+    written = None
+    if len(text) < 128 and "\n" not in text and not any(ch in text for ch in _BREAKS):
+        analysis = _PROBE.analyze_scalar(text)
+        plain = _PROBE.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+        if plain and text and analysis.allow_block_plain:
+            written = text
+        elif analysis.allow_single_quoted and not analysis.multiline:
+            written = "'" + text.replace("'", "''") + "'"
+    _TEXT[text] = written
+    return written
+
+
+def _scalar(value) -> str:
+    if isinstance(value, str):
+        written = _text(value)
+        if written is not None:
+            return written
+    elif value is None:
+        return "null"
+    elif isinstance(value, bool):
+        return "true" if value else "false"
+    elif isinstance(value, int):
+        return str(int(value))
+    elif value == {}:
+        return "{}"
+    elif value == []:
+        return "[]"
+    raise _Slow
+
+
+def _fast(doc: Any, sort_keys: bool) -> str | None:
+    if not isinstance(doc, dict) or not doc:
+        return None
+    out = ["---\n"]
+    try:
+        _mapping(doc, 0, out, None, sort_keys)
+    except (_Slow, TypeError):
+        return None
+    return "".join(out)
+
+
+def _mapping(mapping: dict, indent: int, out: list, lead: str | None, sort_keys: bool) -> None:
+    pad = " " * indent
+    for key, value in sorted(mapping.items()) if sort_keys else mapping.items():
+        if not isinstance(key, str) or not key:  # PyYAML writes an empty key as `? ''`
+            raise _Slow
+        start = lead if lead is not None else pad
+        lead = None
+        if isinstance(value, dict) and value:
+            out.append(f"{start}{_scalar(key)}:\n")
+            _mapping(value, indent + 2, out, None, sort_keys)
+        elif isinstance(value, list) and value:
+            out.append(f"{start}{_scalar(key)}:\n")
+            _sequence(value, indent, out, None, sort_keys)  # PyYAML does not indent a list under a key
+        else:
+            out.append(f"{start}{_scalar(key)}: {_scalar(value)}\n")
+
+
+def _sequence(items: list, indent: int, out: list, lead: str | None, sort_keys: bool) -> None:
+    pad = " " * indent
+    for item in items:
+        start = (lead if lead is not None else pad) + "- "
+        lead = None
+        if isinstance(item, dict) and item:
+            _mapping(item, indent + 2, out, start, sort_keys)
+        elif isinstance(item, list) and item:
+            _sequence(item, indent + 2, out, start, sort_keys)
+        else:
+            out.append(f"{start}{_scalar(item)}\n")
 
 
 def dump(doc: Any) -> str:

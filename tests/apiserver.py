@@ -250,3 +250,32 @@ def _resources(emulator: Emulator, method: str, parts: list, query: dict, body: 
                                                 f'invalid: {"; ".join(problems)}')
         return 201, _stamped(obj)
     return 405, _status(405, "MethodNotAllowed", "this emulator only reads, and creates with dryRun=All")
+
+
+def main() -> None:
+    """`python tests/apiserver.py --sources N --kubeconfig FILE`: serve a cluster holding N Flux
+    sources (a mix of kinds, over 50 namespaces) until standard input closes. For benchmarks/,
+    which must not hold the emulator in its own (measured-from) process."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=0)
+    parser.add_argument("--kubeconfig", type=Path, required=True)
+    args = parser.parse_args()
+    kinds = [("HelmRepository", "https://charts{}.example.com", {}),
+             ("OCIRepository", "oci://ghcr.io/org{}/charts/app", {"ref": {"tag": "1.0.0"}}),
+             ("GitRepository", "https://github.com/org/repo{}", {"ref": {"branch": "main"}})]
+    with Emulator() as server:
+        for i in range(args.sources):
+            kind, url, extra = kinds[i % 3]
+            server.add({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": kind,
+                        "metadata": {"name": f"source-{i}", "namespace": f"team-{i % 50}"},
+                        "spec": {"interval": "1h", "url": url.format(i), **extra}})
+        server.kubeconfig(args.kubeconfig)
+        print("ready", flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

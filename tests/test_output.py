@@ -29,3 +29,21 @@ def test_tricky_strings_are_quoted_where_another_reader_would_change_them():
 @given(st.lists(st.dictionaries(st.text(), documents, max_size=4), min_size=1, max_size=3))
 def test_any_data_reads_back_unchanged(docs):
     assert list(yaml.safe_load_all(output.dump_all(docs))) == docs
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.one_of(st.text(), st.sampled_from(TRICKY)), documents, min_size=1, max_size=5),
+       st.booleans())
+def test_the_fast_writer_gives_pyyamls_bytes_or_steps_aside(doc, sort_keys):
+    fast = output._fast(doc, sort_keys)
+    assert fast is None or fast == output._pyyaml(doc, sort_keys)
+
+
+def test_the_fast_writer_takes_ordinary_flux_objects():
+    release = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+               "metadata": {"name": "web", "namespace": "flux-system"},
+               "spec": {"chart": {"spec": {"chart": "web", "version": ">=1.0.0", "sourceRef": {"kind": "HelmRepository",
+                                                                                             "name": "web"}}},
+                        "interval": "5m", "install": {"createNamespace": True}, "dependsOn": [{"name": "db"}],
+                        "values": {"replicas": 2, "env": [["a", "b"], []], "empty": {}, "on": "y", "note": None}}}
+    assert output._fast(release, True) == output._pyyaml(release, True)
