@@ -119,6 +119,8 @@ def _yaml_message(err: yaml.MarkedYAMLError) -> str:
     parts = [err.context, err.problem]
     if "expected a single document" in " ".join(p for p in parts if p):
         return "holds more than one YAML document; fluxgen reads exactly one"
+    if "exceeded maximum nesting depth" in " ".join(p for p in parts if p):  # newer libyaml stops at 1000
+        return f"nested more than {MAX_DEPTH} levels deep"
     return ", ".join(p for p in parts if p)
 
 
