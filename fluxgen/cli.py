@@ -174,6 +174,8 @@ def init(spec_file, **flags):
     """
     from fluxgen import interview
 
+    if spec_file == "-":
+        raise click.UsageError("init writes a file; name it with -f FILE (standard input is for the answers)")
     path = Path(spec_file)
     text = _read_existing(path)
     known, taken = {}, set()
