@@ -100,10 +100,7 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
                          for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
     if problems:
         raise SpecError(by_line(problems))
-    warnings = [f"{where(path)}: looks like a credential; keep it out of Git: put it in a Secret and use "
-                f"valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., targetPath: {'.'.join(map(str, path[3:]))}}}]"
-                for index, app in enumerate(apps) for path in _credentials(app.get("values"), ("apps", index, "values"))]
-    return {"file": name, "apps": apps, "base": base, "warnings": warnings}
+    return {"file": name, "apps": apps, "base": base, "warnings": _credential_warnings(apps, where)}
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -289,6 +286,14 @@ _CREDENTIAL = re.compile(r"(?i)(password|passwd|passphrase|token|secret|credenti
                          r"|client_?key|^key$)")
 # ...unless the key names where a credential is (existingSecret, passwordKey, tokenSecretRef, ...)
 _REFERENCE = re.compile(r"(?i)(existing|name$|ref$|enabled$|create$|file$|path$|mount|(password|passwd|token)_?key$)")
+
+
+def _credential_warnings(apps: list[dict], where: Where) -> list[str]:
+    """Credentials written into values: they would land in Git; say how to keep them out."""
+    return [f"{where(path)}{'' if path in where.lines else ' (from valuesFiles)'}: looks like a credential; keep "
+            f"it out of Git: put it in a Secret and use valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., "
+            f"targetPath: {'.'.join(map(str, path[3:]))}}}]"
+            for index, app in enumerate(apps) for path in _credentials(app.get("values"), ("apps", index, "values"))]
 
 
 def _credentials(value, path: tuple):

@@ -116,3 +116,10 @@ def test_kustomize_reads_the_output_as_written(kubectl, tmp_path):
     assert built.returncode == 0, built.stderr
     key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
     assert sorted(yaml.safe_load_all(built.stdout), key=key) == sorted(yaml.safe_load_all(rendered), key=key)
+
+
+def test_a_credential_in_values_is_rendered_with_a_warning_on_stderr(kubectl, tmp_path):
+    spec = "apps:\n- name: db\n  chart: {repository: https://c.example.com, name: db}\n  values: {password: x}\n"
+    result = kubectl("fluxgen", "render", "-f", "-", input=spec, cwd=tmp_path)
+    assert result.returncode == 0 and "password: x" in result.stdout
+    assert result.stderr.startswith("warning: <stdin>:4: apps[0].values.password: looks like a credential;")

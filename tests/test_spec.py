@@ -214,3 +214,23 @@ def test_values_file_errors_name_that_file(tmp_path):
     (tmp_path / "v.yaml").write_text("a: 1\na: 2\n")
     assert problems(HEAD + CHART + "    valuesFiles: [v.yaml]\n", tmp_path) == [
         f"{tmp_path / 'v.yaml'}:2: a: duplicate key (first on line 1)"]
+
+
+def test_credentials_in_values_draw_a_warning_and_references_to_secrets_do_not(tmp_path):
+    (tmp_path / "prod.yaml").write_text("smtp: {password: from-a-file}\n")
+    spec = parse_spec(textwrap.dedent("""\
+        apps:
+          - name: db
+            chart: {repository: https://charts.example.com, name: db}
+            valuesFiles: [prod.yaml]
+            values:
+              auth: {password: hunter2, existingSecret: db-auth, passwordKey: pw, username: app}
+              apiKey: abc123
+              tls: {key: "-----BEGIN KEY-----", secretName: tls}
+              metrics: {enabled: true, token: ""}
+    """), "fluxgen.yaml", tmp_path)
+    assert spec["warnings"] == [
+        f"fluxgen.yaml:{line}: apps[0].values.{path}{origin}: looks like a credential; keep it out of Git: put it "
+        f"in a Secret and use valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., targetPath: {path}}}]"
+        for line, path, origin in ((5, "smtp.password", " (from valuesFiles)"), (6, "auth.password", ""),
+                                   (7, "apiKey", ""), (8, "tls.key", ""))]
