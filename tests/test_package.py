@@ -50,8 +50,16 @@ def read_objects(folder: Path) -> dict:
     return found
 
 
+class _GoYAML(yaml.SafeLoader):
+    """Reads a plain `=` as the string Go's YAML libraries (kubectl, kustomize) take it for;
+    PyYAML alone reads it as YAML 1.1's obsolete `value` tag."""
+
+
+_GoYAML.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+
+
 def stream_objects(text: str) -> dict:
-    docs = [d for d in yaml.safe_load_all(text) if d]
+    docs = [d for d in yaml.load_all(text, Loader=_GoYAML) if d]
     objects = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     assert len(objects) == len(docs), "an object came out twice"
     return objects
@@ -248,7 +256,25 @@ deployment = st.builds(
                      {"name": f"c{i}", "image": img, "env": [{"name": "V", "value": env}]}
                      for i, img in enumerate(images)]}}}},
     name, st.lists(image, min_size=1, max_size=3), st.one_of(st.none(), st.integers(0, 50)), awkward_text)
-manifest_sets = st.lists(st.one_of(config_map, deployment), min_size=1, max_size=6,
+quantity = st.one_of(st.sampled_from(["100m", "1", "0.5", "1Gi", "512Mi", "1e3"]), st.integers(0, 2**40),
+                     st.sampled_from([0.5, 1.25]))
+resources = st.one_of(st.none(), st.just({}), st.fixed_dictionaries(
+    {}, optional={"limits": st.dictionaries(st.sampled_from(["cpu", "memory"]), quantity, min_size=1),
+                  "requests": st.dictionaries(st.sampled_from(["cpu", "memory"]), quantity, min_size=1)}))
+
+
+def _container(name: str, image_ref: str, res) -> dict:
+    return {"name": name, "image": image_ref, **({} if res is None else {"resources": res})}
+
+
+cron_job = st.builds(
+    lambda n, img, res, init: {
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": n},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [_container("job", img, res)],
+            **({"initContainers": [_container("init", init, None)]} if init else {})}}}}}},
+    name, image, resources, st.one_of(st.none(), image))
+manifest_sets = st.lists(st.one_of(config_map, deployment, cron_job), min_size=1, max_size=6,
                          unique_by=lambda o: (o["kind"], o["metadata"]["name"]))
 
 
