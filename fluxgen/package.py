@@ -168,6 +168,7 @@ def _template(obj: dict, knobs: list[tuple], chart: str) -> str:
         token = hashlib.sha256(token.encode()).hexdigest()[:16]
         text = dump_all([_with_markers(obj, knobs, token)], sort_keys=False)
     text = text.replace("{{", '{{ "{{" }}')
+
     def action(match) -> str:
         _, values_path, kind = knobs[int(match[4])]
         lookup = "(index .Values " + " ".join(json.dumps(part) for part in values_path) + ")"
