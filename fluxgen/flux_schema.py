@@ -3,8 +3,8 @@
 Written from the Flux 2.9 APIs (helm.toolkit.fluxcd.io/v2, kustomize.toolkit.fluxcd.io/v1,
 source.toolkit.fluxcd.io/v1): field names, types, enums, patterns, required sub-fields and the
 CEL rules, expressed as `dependencies` and `excludes`. tests/test_flux_options.py proves these
-rules against the real CRDs. Fields fluxgen derives itself (chart, chartRef, sourceRef, path,
-url, ref, layerSelector, type) are not options.
+rules against the real CRDs. Fields fluxgen derives itself (chartRef, sourceRef, path, url,
+ref, layerSelector, chart.spec.chart and version) are not options.
 """
 
 from fluxgen.document import Float, Int
@@ -196,9 +196,25 @@ _SOURCE_COMMON = {
     "suspend": boolean(),
 }
 
-# HelmRepository spec fields for https:// repositories (provider and insecure apply to type oci only,
-# which fluxgen never writes: oci:// charts get an OCIRepository).
-HELMREPOSITORY = _SOURCE_COMMON | {"passCredentials": boolean()}
+# HelmRepository spec fields. An oci:// chart gets an OCIRepository unless `type: oci` asks for an
+# OCI HelmRepository (in maintenance mode in Flux); provider and insecure apply to that type only.
+HELMREPOSITORY = _SOURCE_COMMON | {
+    "passCredentials": boolean(),
+    "type": enum("default", "oci"),
+    "provider": enum("generic", "aws", "azure", "gcp"),
+    "insecure": boolean(),
+}
+
+# HelmRelease chart.spec fields besides chart, version and sourceRef, and chart.metadata: they
+# stand in fluxgen's `chart:` for charts read through chart.spec (a Helm repository or Git).
+CHART_SPEC = {
+    "interval": duration(),
+    "reconcileStrategy": enum("ChartVersion", "Revision"),
+    "valuesFiles": strings(),
+    "ignoreMissingValuesFiles": boolean(),
+    "verify": obj({"provider": enum("cosign", "notation"), "secretRef": local_ref()}, required=("provider",)),
+    "metadata": COMMON_METADATA,
+}
 
 # OCIRepository spec fields besides url, ref and the Helm layerSelector fluxgen sets.
 OCIREPOSITORY = _SOURCE_COMMON | {

@@ -5,6 +5,7 @@ Pure: no disk, no network, no printing. Every apiVersion lives in API_VERSIONS.
 
 import posixpath
 
+from fluxgen.flux_schema import CHART_SPEC
 from fluxgen.schema import FLUX_OPTIONS
 from fluxgen.sources import OCI_HELM_LAYER, in_git, kind_of, plan_sources
 
@@ -87,15 +88,17 @@ def helm_release(app: dict, source: dict, apps_by_name: dict) -> dict:
     """HelmRelease for a chart app."""
     target = app["targetNamespace"]
     chart = app["chart"]
+    spec_options = {key: value for key, value in chart.items() if key in CHART_SPEC and key != "metadata"}
     if source["kind"] == "OCIRepository":
         chart_fields = {"chartRef": _source_ref(source, app)}
     elif source["kind"] == "GitRepository":
-        chart_fields = {"chart": {"spec": {"chart": repo_path(chart["path"]), "reconcileStrategy": "Revision",
-                                           "sourceRef": _source_ref(source, app)}}}
+        chart_fields = {"chart": xdict(metadata=chart.get("metadata"), spec={
+            "chart": repo_path(chart["path"]), "reconcileStrategy": "Revision", "sourceRef": _source_ref(source, app),
+            **spec_options})}
     else:
-        chart_fields = {"chart": {"spec": xdict(chart=chart["name"], version=chart.get("version"),
-                                                reconcileStrategy="ChartVersion",
-                                                sourceRef=_source_ref(source, app))}}
+        chart_fields = {"chart": xdict(metadata=chart.get("metadata"), spec={
+            **xdict(chart=chart["name"], version=chart.get("version"), reconcileStrategy="ChartVersion",
+                    sourceRef=_source_ref(source, app)), **spec_options})}
     spec = xdict(
         interval=app["interval"],
         releaseName=app.get("releaseName", app["name"]),

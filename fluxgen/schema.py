@@ -112,7 +112,7 @@ CHART = {
                              excludes="path"),
     "source": CHART_SOURCE | {"excludes": "path"},
     "path": _path("path of the chart inside the app's Git repository"),
-}
+} | flux.CHART_SPEC
 
 KUSTOMIZE = {
     "path": _path("path of the kustomize overlay inside the app's Git repository") | {"required": True},

@@ -29,12 +29,16 @@ def in_git(app: dict) -> bool:
     return "kustomize" in app or "path" in app["chart"]
 
 
-def chart_source_kind(app: dict) -> str | None:
-    """HelmRepository or OCIRepository for a chart from a repository, else None."""
-    repository = app.get("chart", {}).get("repository")
+def chart_source_kind(app: dict, default_type: str | None = None) -> str | None:
+    """HelmRepository or OCIRepository for a chart from a repository, else None. An oci:// chart
+    gets an OCIRepository, unless chart.source.type (or `default_type`) asks for `oci`."""
+    chart = app.get("chart", {})
+    repository = chart.get("repository")
     if not isinstance(repository, str):
         return None
-    return "OCIRepository" if repository.startswith("oci://") else "HelmRepository"
+    wanted = chart.get("source", {}).get("type", default_type) if isinstance(chart.get("source"), dict) \
+        else default_type
+    return "OCIRepository" if repository.startswith("oci://") and wanted != "oci" else "HelmRepository"
 
 
 def normalize_url(url: str, kind: str) -> str:
@@ -155,7 +159,7 @@ def find_existing(source: dict, index: dict[tuple, list[dict]]) -> dict | None:
 
 
 def _same_source(source: dict, spec: dict, wanted: dict) -> bool:
-    if source["kind"] == "HelmRepository" and spec.get("type", "default") != "default":
+    if source["kind"] == "HelmRepository" and spec.get("type", "default") != wanted.get("type", "default"):
         return False
     if source["kind"] != "HelmRepository" and spec.get("ref") != source["ref"]:
         return False

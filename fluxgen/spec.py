@@ -17,7 +17,7 @@ import cerberus.schema
 from fluxgen import document
 from fluxgen.errors import SpecError
 from fluxgen.problems import Where, by_line, did_you_mean, messages, report
-from fluxgen.flux_schema import ELSEWHERE
+from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
 from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SCHEMA, SOURCE_OPTIONS
 from fluxgen.resources import app_folder
 from fluxgen.sources import chart_source_kind, in_git, kind_of, name_conflicts
@@ -85,7 +85,7 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
     apps = [merge_app(doc["defaults"], app) for app in doc["apps"]]
     problems = []
     for index, (own, app) in enumerate(zip(doc["apps"], apps)):
-        problems += _check_options(own, index, where) + _check_merged(doc["defaults"], own, app, index, where)
+        problems += _check_options(own, app, index, where) + _check_merged(doc["defaults"], own, app, index, where)
         problems += _check_app(app, index, where)
     problems += _check_names(apps, where) + _check_dependencies(apps, where) + _check_packages(apps, base, where)
     if not problems:
@@ -125,7 +125,7 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
     options of its own source kind, and no dependency on itself."""
     kind = kind_of(app)
     result = {key: value for key, value in defaults.items() if ONLY_FOR.get(key, kind) == kind and key != "chart"}
-    source_kind = chart_source_kind(app)
+    source_kind = chart_source_kind(app, defaults.get("chart", {}).get("source", {}).get("type"))
     if source_kind and "source" in defaults.get("chart", {}):
         options = {k: v for k, v in defaults["chart"]["source"].items() if k in SOURCE_OPTIONS[source_kind]}
         result["chart"] = {"source": options}
@@ -147,8 +147,9 @@ def _deep_merge(base: dict, over: dict) -> dict:
 _APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
 
 
-def _check_options(app: dict, index: int, where: Where) -> list[str]:
-    """Options written on the app that belong to another kind of app or source."""
+def _check_options(app: dict, merged: dict, index: int, where: Where) -> list[str]:
+    """Options written on the app that belong to another kind of app or source (which kind of
+    source, the merged app says: chart.source.type may come from defaults)."""
     at = ("apps", index)
     kind = kind_of(app)
     problems = []
@@ -158,12 +159,16 @@ def _check_options(app: dict, index: int, where: Where) -> list[str]:
             owner = ONLY_FOR[key]
             problems.append(f"{where(at + (key,))}: applies to {_APP_KINDS[owner]} apps (a {owner} field), and "
                             f"this is a {_APP_KINDS[kind]} app" + (f"; use {instead}" if instead else ""))
-    source_kind = chart_source_kind(app)
+    source_kind = chart_source_kind(merged)
     for key in app.get("chart", {}).get("source", {}) if source_kind else ():
         if key not in SOURCE_OPTIONS[source_kind]:
             other = "OCIRepository" if source_kind == "HelmRepository" else "HelmRepository"
             problems.append(f"{where(at + ('chart', 'source', key))}: is not a {source_kind} field (only an "
                             f"{other} has it), and chart.repository makes this source a {source_kind}")
+    for key in app.get("chart", {}) if source_kind == "OCIRepository" else ():
+        if key in CHART_SPEC:
+            problems.append(f"{where(at + ('chart', key))}: applies to charts read through chart.spec; an oci:// "
+                            "chart is read through chartRef (set chart.source.type: oci to keep a HelmRepository)")
     if "prune" in app and "prune" in app.get("kustomize", {}):
         problems.append(f"{where(at + ('prune',))}: is also set as kustomize.prune; give it once")
     return problems
@@ -199,6 +204,14 @@ def _check_app(app: dict, index: int, where: Where) -> list[str]:
     if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
         problems.append(f"{where(at + ('git', refs[1]), ('defaults', 'git', refs[1]))}: give one Git ref "
                         f"(branch, tag, semver or commit; commit may join a branch), not {' and '.join(refs)}")
+    source = app.get("chart", {}).get("source", {})
+    if source.get("type") == "oci" and not app["chart"].get("repository", "").startswith("oci://"):
+        problems.append(f"{where(at + ('chart', 'source', 'type'), ('defaults', 'chart', 'source', 'type'))}: "
+                        "oci needs an oci:// chart.repository")
+    for key in ("provider", "insecure") if chart_source_kind(app) == "HelmRepository" else ():
+        if key in source and source.get("type") != "oci":
+            problems.append(f"{where(at + ('chart', 'source', key), ('defaults', 'chart', 'source', key))}: "
+                            "applies to OCI Helm repositories only (chart.source.type: oci)")
     if "package" in app and not in_git(app):
         problems.append(f"{where(at + ('package',))}: builds a chart kept in Git; give chart.path (where the "
                         "chart goes in the Git repository) instead of chart.repository")

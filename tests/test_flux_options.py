@@ -56,23 +56,33 @@ def is_within(small, big) -> bool:
 
 # ---- real-world configurations written by the Flux maintainers ------------------------------------
 
-ADDED_BY_FLUXGEN = {("HelmRelease", "releaseName"), ("HelmRelease", "chart.spec.reconcileStrategy")}
+ADDED_BY_FLUXGEN = {("HelmRelease", ("releaseName",)), ("HelmRelease", ("chart", "spec", "reconcileStrategy"))}
 
 
-def _paths(value, prefix=""):
+def _paths(value, prefix=()):
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _paths(item, f"{prefix}.{key}" if prefix else key)
+            yield from _paths(item, prefix + (key,))
     else:
         yield prefix
 
 
-def test_the_flux2_kustomize_helm_example_renders_to_the_maintainers_objects():
-    spec = parse_spec((ROOT / "examples/flux2-kustomize-helm-example/fluxgen.yaml").read_text(), "fluxgen.yaml",
-                      Path("."))
+def _has(value, path: tuple) -> bool:
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+REAL_WORLD = ["flux2-kustomize-helm-example", "flux2-monitoring-example"]
+
+
+@pytest.mark.parametrize("name", REAL_WORLD)
+def test_real_world_configurations_render_to_the_maintainers_objects(name):
+    spec = parse_spec((ROOT / f"examples/{name}/fluxgen.yaml").read_text(), "fluxgen.yaml", Path("."))
     rendered = {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d for _, d in build_resources(spec["apps"])}
-    upstream = [d for d in yaml.safe_load_all((Path(__file__).parent / "real-world/flux2-kustomize-helm-example.yaml")
-                                              .read_text()) if d]
+    upstream = [d for d in yaml.safe_load_all((Path(__file__).parent / f"real-world/{name}.yaml").read_text()) if d]
     assert sorted(rendered) == sorted((d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]) for d in upstream)
     for theirs in upstream:
         ours = rendered[(theirs["kind"], theirs["metadata"]["namespace"], theirs["metadata"]["name"])]
@@ -80,14 +90,6 @@ def test_the_flux2_kustomize_helm_example_renders_to_the_maintainers_objects():
         added = {p for p in _paths(ours["spec"]) if not _has(theirs["spec"], p)}
         assert {(ours["kind"], p) for p in added} <= ADDED_BY_FLUXGEN, added
         assert crds.problems(ours) == []
-
-
-def _has(value, path: str) -> bool:
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False
-        value = value[part]
-    return True
 
 
 # ---- options that work ---------------------------------------------------------------------------
@@ -146,6 +148,32 @@ def test_accepted_options_reach_the_object_unchanged_and_pass_the_crds(kind, fra
     obj = objects(spec_with(kind, option))[kind]
     assert crds.problems(obj) == []
     assert is_within(option, obj["spec"]), obj["spec"]
+
+
+def test_chart_spec_fields_and_an_oci_helm_repository_reach_the_objects():
+    found = objects(textwrap.dedent("""\
+        apps:
+          - name: web
+            chart:
+              repository: oci://ghcr.io/example/charts
+              name: web
+              version: 1.x
+              interval: 30m
+              reconcileStrategy: Revision
+              valuesFiles: [values-prod.yaml]
+              ignoreMissingValuesFiles: true
+              verify: {provider: cosign}
+              metadata: {labels: {team: web}}
+              source: {type: oci, provider: aws, insecure: false}
+    """))
+    assert found["HelmRepository"]["spec"] == {"interval": "1h", "type": "oci", "provider": "aws", "insecure": False,
+                                               "url": "oci://ghcr.io/example/charts"}
+    chart = found["HelmRelease"]["spec"]["chart"]
+    assert chart == {"metadata": {"labels": {"team": "web"}}, "spec": {
+        "chart": "web", "version": "1.x", "interval": "30m", "reconcileStrategy": "Revision",
+        "valuesFiles": ["values-prod.yaml"], "ignoreMissingValuesFiles": True, "verify": {"provider": "cosign"},
+        "sourceRef": {"kind": "HelmRepository", "name": "example"}}}
+    assert crds.problems(found["HelmRepository"]) == crds.problems(found["HelmRelease"]) == []
 
 
 def test_defaults_apply_to_the_apps_and_sources_they_belong_to():
@@ -274,6 +302,16 @@ def test_options_the_crds_refuse_are_refused_first_with_the_place_named(kind, fr
     assert refusal(BASES[kind].format(option=fragment)) == (message if isinstance(message, list) else [message])
 
 
+def test_what_flux_would_silently_ignore_is_refused_too():  # the CRDs accept these; Flux's docs say they do nothing
+    assert refusal(BASES["HelmRepository"].format(option="type: oci")) == [
+        "fluxgen.yaml:3: apps[0].chart.source.type: oci needs an oci:// chart.repository"]
+    assert refusal(BASES["HelmRepository"].format(option="provider: aws")) == [
+        "fluxgen.yaml:3: apps[0].chart.source.provider: applies to OCI Helm repositories only (chart.source.type: oci)"]
+    assert refusal(BASES["OCIRepository"].format(option="passCredentials: true")) == [
+        "fluxgen.yaml:3: apps[0].chart.source.passCredentials: is not a OCIRepository field (only an HelmRepository "
+        "has it), and chart.repository makes this source a OCIRepository"]
+
+
 def test_rules_that_span_fields_hold_after_merging_defaults():
     text = textwrap.dedent("""\
         defaults:
@@ -355,7 +393,7 @@ DERIVED = {
     "HelmRelease": {"chart", "chartRef", "interval", "releaseName", "targetNamespace", "values", "dependsOn"},
     "Kustomization": {"sourceRef", "path", "interval", "targetNamespace", "dependsOn"},
     "GitRepository": {"url", "ref"},
-    "HelmRepository": {"url", "type", "provider", "insecure", "accessFrom"},  # oci type only; accessFrom unimplemented
+    "HelmRepository": {"url", "accessFrom"},  # accessFrom: "not implemented" in Flux
     "OCIRepository": {"url", "ref", "layerSelector"},
 }
 OPTIONS = {"HelmRelease": APP, "Kustomization": APP, "GitRepository": GIT,
@@ -382,6 +420,15 @@ def _missing(crd: dict, ours: dict, path: str) -> list[str]:
         if sub.get("type") == "array" and isinstance(rules.get("schema"), dict) and "schema" in rules["schema"]:
             found += _missing(sub["items"], rules["schema"]["schema"], f"{path}{name}[].")
     return found
+
+
+def test_every_chart_field_of_a_helmrelease_can_be_set_or_is_derived():
+    chart = _crd_spec("HelmRelease")["properties"]["chart"]["properties"]
+    spec = copy.deepcopy(chart["spec"])
+    for name in ("chart", "version", "sourceRef"):  # fluxgen's chart.name, chart.version and the source
+        spec["properties"].pop(name)
+    assert _missing(spec, CHART, "chart.") == []
+    assert _missing(chart["metadata"], CHART["metadata"]["schema"], "chart.metadata.") == []
 
 
 @pytest.mark.parametrize("kind", sorted(OPTIONS))
