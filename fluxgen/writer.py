@@ -38,15 +38,19 @@ def read_record(outdir: Path) -> dict[str, str]:
     return record
 
 
-def _target(outdir: Path, real_outdir: Path, relative: str) -> Path:
+def _target(outdir: Path, real_outdir: Path, relative: str, inside: dict) -> Path:
+    """The path `relative` names under `outdir`, refused if it (or a link on the way) leads out.
+    `inside` remembers the folders already checked."""
     parts = PurePosixPath(relative).parts
     if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
         raise OutputError(f"{relative}: would be written outside {outdir}")
     target = outdir.joinpath(*parts)
-    parent = target.parent
-    while not parent.exists() and parent != outdir:
-        parent = parent.parent
-    if not parent.resolve().is_relative_to(real_outdir):
+    if target.parent not in inside:
+        parent = target.parent
+        while not parent.exists() and parent != outdir:
+            parent = parent.parent
+        inside[target.parent] = parent.resolve().is_relative_to(real_outdir)
+    if not inside[target.parent]:
         raise OutputError(f"{target}: a symbolic link leads out of {outdir}; refusing to write there")
     return target
 
@@ -58,8 +62,9 @@ def plan(outdir: Path, files: dict[str, str], force: bool, record: dict[str, str
     """
     real_outdir = outdir.resolve()
     result: dict[str, list] = {"write": [], "unchanged": [], "remove": [], "conflicts": []}
+    inside: dict[Path, bool] = {}
     for relative, text in files.items():
-        target = _target(outdir, real_outdir, relative)
+        target = _target(outdir, real_outdir, relative, inside)
         if target.is_symlink():  # never write through a link; with force, the link is replaced
             result["write" if force else "conflicts"].append(relative)
             continue
@@ -108,7 +113,6 @@ def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> dict
 def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
     created: list[Path] = []
     temps: dict[Path, str] = {}
-    umask = _umask()
     ready: set[Path] = set()  # folders known to exist
     try:
         for relative, text in staged.items():
@@ -119,11 +123,12 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
                         parent.mkdir()
                         created.append(parent)
                     ready.add(parent)
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            temps[Path(temp)] = relative
+            temp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+            temp.unlink(missing_ok=True)  # with this process's id it can only be left over from a killed run
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # files for Git: the umask's mode
+            temps[temp] = relative
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-            os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; files are for Git
     except (OSError, KeyboardInterrupt, Interrupted) as err:
         for temp in temps:
             temp.unlink(missing_ok=True)
