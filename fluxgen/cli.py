@@ -183,7 +183,7 @@ def init(spec_file, **flags):
         from fluxgen.spec import parse_spec
 
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
-        known = _raw_defaults(text, str(path))
+        known = interview.written_defaults(text, str(path))
         taken = {app["name"] for app in spec["apps"]}
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
@@ -219,13 +219,6 @@ def _read_existing(path: Path) -> str | None:
         return None
     except OSError as err:
         raise FluxgenError(f"{path}: cannot read: {err.strerror}") from err
-
-
-def _raw_defaults(text: str, name: str) -> dict:
-    from fluxgen.document import load
-
-    data = load(text, name)[0] or {}
-    return data.get("defaults") or {}
 
 
 def _ask_scenario(interview) -> str:
@@ -268,14 +261,10 @@ def _added(interview, text: str, path: Path, entry: dict) -> str:
 
 
 def _show_app(spec: dict, name: str) -> None:
+    from fluxgen.interview import app_objects
     from fluxgen.output import dump_all
-    from fluxgen.resources import build_resources
 
-    docs = [doc for _, doc in build_resources(spec["apps"])]
-    [mine] = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
-    ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
-    source = [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]]
-    click.echo(dump_all(source + [mine]), nl=False)
+    click.echo(dump_all(app_objects(spec["apps"], name)), nl=False)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -79,6 +79,22 @@ def scenario_of(answer: str) -> str | None:
     return answer if answer in SCENARIOS else None
 
 
+def written_defaults(text: str, name: str) -> dict:
+    """The `defaults:` block of an existing spec, as written (what the questions offer first)."""
+    data = document.load(text, name)[0] or {}
+    return data.get("defaults") or {}
+
+
+def app_objects(apps: list[dict], name: str) -> list[dict]:
+    """What the app `name` renders to: its source, then its HelmRelease or Kustomization."""
+    from fluxgen.resources import build_resources
+
+    docs = [doc for _, doc in build_resources(apps)]
+    [mine] = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
+    ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
+    return [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]] + [mine]
+
+
 def app_entry(scenario: str, answers: dict, known: dict) -> dict:
     """The new app, saying only what differs from the spec's defaults."""
     entry: dict = {"name": answers["name"]}
