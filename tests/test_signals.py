@@ -16,7 +16,7 @@ from bench import spec_with  # noqa: E402  (the benchmark's realistic mix of app
 @pytest.fixture(scope="module")
 def big_spec(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("big") / "fluxgen.yaml"
-    path.write_text(spec_with(4000))
+    path.write_text(spec_with(15000))  # about 5 s to render: still running when Ctrl-C comes
     return path
 
 
