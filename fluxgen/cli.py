@@ -93,7 +93,9 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
     given = [f"--{flag.replace('_', '-')}" for flag, value in cluster.items() if value]
     if given and not reuse_existing:
         raise click.UsageError(f"{', '.join(given)} only applies with --reuse-existing")
-    if request_timeout and not re.fullmatch(r"0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+", request_timeout):
+    from fluxgen.flux_schema import DURATION
+
+    if request_timeout and request_timeout != "0" and not re.fullmatch(DURATION, request_timeout):
         raise click.UsageError(f"--request-timeout {request_timeout!r}: use a duration such as 10s, 1m or 0")
     result = build(spec_file, cluster if reuse_existing else None)
     for line in [f"warning: {warning}" for warning in result["warnings"]] + result["notes"]:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 
-from fluxgen.output import dump, dump_all
+from fluxgen.output import FILE_NAMES, dump, dump_all
 
 CHART_VERSION = "0.1.0"
 CRD = "CustomResourceDefinition"
@@ -29,9 +29,7 @@ POD_SPEC = {
 _MAIN_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "ReplicationController",
                "Pod")  # where to look first for the image that names the appVersion
 SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")  # kustomize's `replicas`
-# Files fluxgen writes beside a chart that are not part of it (output.FILE_NAMES).
-FLUX_FILES = ("helmrepository.yaml", "ocirepository.yaml", "gitrepository.yaml", "helmrelease.yaml",
-              "flux-kustomization.yaml")
+FLUX_FILES = tuple(FILE_NAMES.values())  # written beside a chart, not part of it
 
 
 def parse_image(reference: str) -> dict | None:

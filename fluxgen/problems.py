@@ -34,17 +34,21 @@ def did_you_mean(word: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def messages(errors, schema=SCHEMA) -> list[tuple[tuple, str]]:
-    """Flatten cerberus' error tree (for `schema`) into (path, message) pairs a person can act on."""
+def messages(errors, schema=SCHEMA, written: dict | None = None) -> list[tuple[tuple, str]]:
+    """Flatten cerberus' error tree (for `schema`) into (path, message) pairs a person can act on.
+    `written` holds the paths present in the document, when known."""
     found = []
     for error in errors:
         if error.is_group_error and error.rule != "anyof":
-            found += messages(error.child_errors, schema)
+            found += messages(error.child_errors, schema, written)
             continue
         path = tuple(error.document_path)
         rules = _schema_at(schema, error.schema_path[:-1])
         if _exactly_one(error, rules):  # one problem about the mapping, not one per field
             path = path[:-1]
+            pair = {error.field, *_as_list(rules["excludes"])}
+            if written is not None and sum(path + (key,) in written for key in pair) == 1:
+                continue  # exactly one was written: its own error says what is wrong with it
         found.append((path, _message(error, schema)))
     return found
 
@@ -115,14 +119,7 @@ def _schema_at(schema: dict, schema_path: tuple):
 def report(name: str, lines: dict, errors) -> list[str]:
     """cerberus' errors for the file `name` as sorted problem lines."""
     where = Where(name, lines)
-    found = [(path, message) for path, message in messages(errors) if not _given_once(path, message, lines)]
-    return by_line([f"{where(path)}: {message}" for path, message in found])
-
-
-def _given_once(path: tuple, message: str, lines: dict) -> bool:
-    """An "exactly one of" problem where exactly one was written: its own error says what is wrong."""
-    pair = re.fullmatch(r"set exactly one of (\w+) or (\w+)", message)
-    return bool(pair) and sum(path + (key,) in lines for key in pair.groups()) == 1
+    return by_line([f"{where(path)}: {message}" for path, message in messages(errors, written=lines)])
 
 
 def by_line(problems: list[str]) -> list[str]:
