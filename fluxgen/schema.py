@@ -14,9 +14,6 @@ from fluxgen.flux_schema import DURATION, as_text
 API_VERSION = "fluxgen/v1"
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-HTTP_URL = r"^(http|https)://[^/\s]+.*$"
-OCI_URL = r"^oci://[^/\s]+.*$"
-GIT_URL = r"^(http|https|ssh)://[^/\s]+.*$"
 GIT_REFS = ("branch", "tag", "semver", "commit")
 
 
