@@ -178,15 +178,15 @@ def init(spec_file, **flags):
 
     if spec_file == "-":
         raise click.UsageError("init writes a file; name it with -f FILE (standard input is for the answers)")
+    from fluxgen.spec import parse_spec, read_text
+    from fluxgen.writer import replace_file
+
     path = Path(spec_file)
-    text = _read_existing(path)
+    text = read_text(spec_file)[1] if path.exists() else None
     known, taken = {}, set()
     if text is not None:
-        from fluxgen.spec import parse_spec
-
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
-        known = interview.written_defaults(text, str(path))
-        taken = {app["name"] for app in spec["apps"]}
+        known, taken = spec["defaults"], {app["name"] for app in spec["apps"]}
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
     interactive = sys.stdin.isatty()
@@ -201,26 +201,11 @@ def init(spec_file, **flags):
     for question in asked:
         answers[question.key] = _answer(question, answers, taken, interactive)
     entry = interview.app_entry(scenario, answers, known)
-    new_text = interview.new_spec(scenario, answers) if text is None else _added(interview, text, path, entry)
-    from fluxgen.spec import parse_spec
-
+    new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
-    from fluxgen.writer import replace_file
-
     replace_file(path, new_text)
     click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
     _show_app(spec, entry["name"])
-
-
-def _read_existing(path: Path) -> str | None:
-    from fluxgen.document import decode
-
-    try:
-        return decode(path.read_bytes(), str(path))
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise FluxgenError(f"{path}: cannot read: {err.strerror}") from err
 
 
 def _ask_scenario(interview) -> str:
@@ -253,13 +238,6 @@ def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
         if not problem:
             return value
         click.echo(f"Error: {problem}", err=True)
-
-
-def _added(interview, text: str, path: Path, entry: dict) -> str:
-    try:
-        return interview.add_app(text, str(path), entry)
-    except ValueError as err:
-        raise FluxgenError(str(err)) from err
 
 
 def _show_app(spec: dict, name: str) -> None:

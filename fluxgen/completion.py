@@ -22,7 +22,7 @@ def completions(args: list[str], incomplete: str) -> list[str]:
     kinds = {item.type for item in items}
     if "dir" in kinds:
         return [f":{FOLDERS}"]
-    if "file" in kinds or "path" in kinds:
+    if "file" in kinds:
         return [f":{FILES}"]
     return [f"{item.value}\t{item.help}" if item.help else item.value for item in items] + [f":{NO_FILES}"]
 

@@ -154,7 +154,7 @@ def _children(node: yaml.Node) -> list:
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("seq", "map", "str", "int", "float", "bool", "null",
-                                                         "timestamp", "merge")}
+                                                         "timestamp")}
 
 
 def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:

@@ -12,6 +12,7 @@ from typing import Callable
 import cerberus
 
 from fluxgen import document
+from fluxgen.errors import FluxgenError
 from fluxgen.output import dump
 from fluxgen.problems import messages
 from fluxgen.schema import API_VERSION, APP, CHART, GIT, KUSTOMIZE
@@ -79,12 +80,6 @@ def scenario_of(answer: str) -> str | None:
     return answer if answer in SCENARIOS else None
 
 
-def written_defaults(text: str, name: str) -> dict:
-    """The `defaults:` block of an existing spec, as written (what the questions offer first)."""
-    data = document.load(text, name)[0] or {}
-    return data.get("defaults") or {}
-
-
 def app_objects(apps: list[dict], name: str) -> list[dict]:
     """What the app `name` renders to: its source, then its HelmRelease or Kustomization."""
     from fluxgen.resources import build_resources
@@ -135,7 +130,7 @@ def add_app(text: str, name: str, entry: dict) -> str:
     first = lines.get(("apps", 0))
     source = text.splitlines(keepends=True)
     if ("apps",) not in lines or first is None or not re.match(r"^\s*- ", source[first - 1]):
-        raise ValueError(f"{name}: `apps:` is not a block list (`- name: ...` items), so init cannot add to it; "
+        raise FluxgenError(f"{name}: `apps:` is not a block list (`- name: ...` items), so init cannot add to it; "
                          "add this app by hand:\n" + dump([entry]))
     indent = re.match(r"^(\s*)- ", source[first - 1])[1]
     item = "".join(indent + line if line.strip() else line for line in dump([entry]).splitlines(keepends=True))

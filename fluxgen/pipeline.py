@@ -25,13 +25,16 @@ def render(spec_file: str, cluster: dict | None = None) -> dict:
     if built["clashes"]:
         from fluxgen.errors import ClusterError
 
-        source, names = built["clashes"][0]
-        field = "git.name" if source["kind"] == "GitRepository" else "chart.repositoryName"
-        raise ClusterError(f"the cluster already has a different {source['kind']} {source['namespace']}/"
-                           f"{source['name']} (another URL, ref or options), and rendering it would replace that "
-                           f"one: give {', '.join(names)} another {field}, or match that source to reuse it")
+        raise ClusterError("\n".join(_clash(source, names) for source, names in built["clashes"]))
     notes = [_reuse_note(source, names, spec["apps"]) for source, names in built["reused"]]
     return {"resources": built["resources"], "packages": packages, "warnings": warnings, "notes": notes}
+
+
+def _clash(source: dict, names: list[str]) -> str:
+    field = "git.name" if source["kind"] == "GitRepository" else "chart.repositoryName"
+    return (f"the cluster already has a different {source['kind']} {source['namespace']}/{source['name']} "
+            f"(another URL, ref or options), and rendering it would replace that one: give {', '.join(names)} "
+            f"another {field}, or match that source to reuse it")
 
 
 def _reuse_note(source: dict, names: list[str], apps: list[dict]) -> str:

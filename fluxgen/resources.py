@@ -133,16 +133,16 @@ def app_folder(app: dict) -> str:
     return app["name"]
 
 
-def build_resources(apps: list[dict], taken: set | None = None) -> list[tuple[str, dict]]:
+def build_resources(apps: list[dict]) -> list[tuple[str, dict]]:
     """Every object the spec needs, as (folder, object): sources first, then the apps in spec order."""
-    return build(apps, taken)["resources"]
+    return build(apps)["resources"]
 
 
-def build(apps: list[dict], taken: set | None = None, existing: list[dict] = ()) -> dict:
+def build(apps: list[dict], existing: list[dict] = ()) -> dict:
     """{resources: [(folder, object)], reused / clashes: [(source, [app names])]}: the objects the
     spec needs, minus the sources the cluster already has (`existing`), which are referenced;
     clashes are explicitly named sources whose name the cluster gives to a different source."""
-    sources, app_sources = plan_sources(apps, taken, existing)
+    sources, app_sources = plan_sources(apps, existing)
     folders: dict[int, str] = {}
     users: dict[int, list[str]] = {}
     for app, source in zip(apps, app_sources):

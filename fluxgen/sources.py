@@ -95,13 +95,12 @@ def _frozen(value):
     return value
 
 
-def plan_sources(apps: list[dict], taken: set | None = None, existing: list[dict] = ()) -> tuple[list[dict], list[dict]]:
+def plan_sources(apps: list[dict], existing: list[dict] = ()) -> tuple[list[dict], list[dict]]:
     """Return (unique sources in order of first use, the source of each app).
 
     `existing` holds the sources a cluster already has ({kind, namespace, name, spec}): a
     matching one is reused (marked `existing`) instead of generated, and their names are taken.
-    `taken` holds other (kind, namespace, name) in use. Call name_conflicts first: explicit names
-    are used as given.
+    Call name_conflicts first: explicit names are used as given.
     """
     unique: dict[tuple, dict] = {}
     used = []
@@ -120,7 +119,7 @@ def plan_sources(apps: list[dict], taken: set | None = None, existing: list[dict
     for source in sources:  # an explicit name the cluster gives to another source: applying would replace it
         if source["name"] and not source.get("existing"):
             source["clash"] = (source["kind"], source["namespace"], source["name"]) in in_cluster
-    taken = set(taken or ()) | {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]} | in_cluster
+    taken = {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]} | in_cluster
     for source in sources:
         if source["name"] is None:
             source["name"] = _free_name(source, derive_name(source["url"], source["kind"]), taken)

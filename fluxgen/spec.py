@@ -2,7 +2,8 @@
 
 Order of precedence: built-in defaults, then the spec's `defaults:`, then the app's own keys.
 Every problem is collected and reported at once as `file:line: path: message`.
-The only I/O here is reading the spec and the files it names (valuesFiles).
+The only I/O here is reading the spec and the files it names (valuesFiles), and checking that
+package folders exist.
 """
 
 import copy
@@ -100,7 +101,8 @@ def parse_spec(text: str, name: str, base: Path) -> dict[str, Any]:
                          for path, value in _huge_integers(app.get("values"), ("apps", index, "values"))]
     if problems:
         raise SpecError(by_line(problems))
-    return {"file": name, "apps": apps, "base": base, "warnings": _credential_warnings(apps, where)}
+    return {"file": name, "apps": apps, "base": base, "defaults": doc["defaults"],
+            "warnings": _credential_warnings(apps, where)}
 
 
 def merge_app(defaults: dict, app: dict) -> dict:

@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import signal
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from fluxgen.errors import Interrupted, OutputError
@@ -123,15 +122,13 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
                         parent.mkdir()
                         created.append(parent)
                     ready.add(parent)
-            temp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-            temp.unlink(missing_ok=True)  # with this process's id it can only be left over from a killed run
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # files for Git: the umask's mode
-            temps[temp] = relative
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            temp = _temp_for(target)
+            temps[temp] = relative  # before writing, so a failure cleans it up
+            _stage(temp, text)
     except (OSError, KeyboardInterrupt, Interrupted) as err:
         for temp in temps:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # it may never have been created
+                temp.unlink()
         for folder in reversed(created):
             folder.rmdir()
         if not isinstance(err, OSError):
@@ -146,25 +143,30 @@ def _commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
 
 def replace_file(path: Path, text: str) -> None:
     """Write one file whole or not at all (a temporary file renamed over it), keeping its mode."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-    temp = None
+    temp = _temp_for(path)
     try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(temp, mode)
+        _stage(temp, text)
+        if path.exists():
+            os.chmod(temp, path.stat().st_mode & 0o777)
         with _no_interrupts():
             os.replace(temp, path)
-    except OSError as err:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
+    except (OSError, KeyboardInterrupt, Interrupted) as err:
+        temp.unlink(missing_ok=True)
+        if not isinstance(err, OSError):
+            raise
         raise OutputError(f"{path}: cannot write: {err.strerror}") from err
 
 
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
+def _temp_for(target: Path) -> Path:
+    """Where `target` is staged: beside it, named for this process."""
+    return target.parent / f".{target.name}.{os.getpid()}.tmp"
+
+
+def _stage(temp: Path, text: str) -> None:
+    temp.unlink(missing_ok=True)  # with this process's id it can only be left over from a killed run
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # files for Git: the umask's mode
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
 
 
 @contextlib.contextmanager

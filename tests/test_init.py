@@ -120,3 +120,15 @@ def test_unattended_runs_take_flags_and_fail_fast_without_a_terminal(tmp_path, k
         "defaults": {"namespace": "flux-system", "interval": "10m",
                      "git": {"url": "ssh://git@github.com/org/fleet.git", "branch": "main"}},
         "apps": [{"name": "site", "kustomize": {"path": "clusters/prod/site"}}]}
+
+
+def test_a_flow_style_apps_list_is_left_alone_with_the_yaml_to_paste(tmp_path, kube_env):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text("apps: [{name: web, kustomize: {path: web}, git: {url: https://github.com/org/fleet}}]\n")
+    result = subprocess.run(["kubectl-fluxgen", "init", "--scenario", "kustomize", "--name", "api", "--git-url",
+                             "https://github.com/org/fleet"], cwd=tmp_path, env=kube_env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("Error: fluxgen.yaml: `apps:` is not a block list (`- name: ...` items), so "
+                                    "init cannot add to it; add this app by hand:\n- name: api\n")
+    assert spec.read_text() == "apps: [{name: web, kustomize: {path: web}, git: {url: https://github.com/org/fleet}}]\n"

@@ -52,5 +52,7 @@ def test_a_name_taken_by_a_different_source_gets_a_stable_suffix():
     assert sources[0]["name"] == "one" and sources[1]["name"] == "two"
     sources, _ = plan_sources([app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")])
     assert sources[0]["name"] == "x" and sources[1]["name"].startswith("x-") and len(sources[1]["name"]) == 8
-    again, _ = plan_sources([app("b", "https://b.example.com/x")], taken={("HelmRepository", "flux-system", "x")})
+    in_cluster = {"kind": "HelmRepository", "namespace": "flux-system", "name": "x",
+                  "spec": {"url": "https://a.example.com/x"}}
+    again, _ = plan_sources([app("b", "https://b.example.com/x")], existing=[in_cluster])
     assert again[0]["name"] == sources[1]["name"]  # the suffix depends on the source, not on spec order
