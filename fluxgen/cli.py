@@ -4,6 +4,7 @@ The same program answers as `kubectl fluxgen`, `flux fluxgen` and `python -m flu
 text names whichever the user typed.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from fluxgen import __version__
-from fluxgen.errors import FluxgenError, SpecError
+from fluxgen.errors import FluxgenError, OutputError, Problem, SpecError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 SPEC_FILE = "fluxgen.yaml"
@@ -25,6 +26,12 @@ def _prog_name() -> str:
     return "flux fluxgen" if base.startswith("flux-") else "kubectl fluxgen"
 
 
+def format_problem(problem: Problem) -> str:
+    """`file:line: field: message`, as compilers and linters print it."""
+    place = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    return ": ".join(part for part in (place, problem.path, problem.message) if part)
+
+
 class _Group(click.Group):
     """Turns fluxgen's own errors into a message and exit code 1; anything else is a bug."""
 
@@ -33,7 +40,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SpecError as err:
             for problem in err.problems:
-                click.echo(problem, err=True)
+                click.echo(format_problem(problem), err=True)
             ctx.exit(1)
         except FluxgenError as err:
             raise click.ClickException(str(err)) from err
@@ -74,48 +81,84 @@ def cli():
 @click.option("--kubeconfig", metavar="FILE", type=click.Path(dir_okay=False),
               help="With --reuse-existing: the kubeconfig file to use.")
 @click.option("--request-timeout", metavar="DURATION",
-              help="With --reuse-existing: how long to wait for the cluster (e.g. 10s, 1m; 0 waits forever).")
+              help="With --reuse-existing: how long to wait for each answer of the cluster (e.g. 10s, 1m). "
+                   "Without it, or with 0, fluxgen gives up after 5 minutes.")
 def render(spec_file, output, output_dir, force, reuse_existing, context, kubeconfig, request_timeout):
     """Print (or write) the Flux objects for a spec.
 
     \b
-    Sources come first, in order of first use, then the HelmReleases and Kustomizations
-    in spec order. The same spec always gives the same bytes.
+    Sources come first, in the order the apps first use them, then the HelmReleases and
+    Kustomizations in the order the apps are written. The same spec always gives the same bytes.
     """
     from fluxgen import output as out
-    from fluxgen.pipeline import render as build
+    from fluxgen.pipeline import ClusterFlags, render as build
 
     if force and output_dir is None:
         raise click.UsageError("--force only applies with --output-dir")
+    if output_dir is not None and not str(output_dir).strip():
+        raise click.UsageError("--output-dir needs a folder (use . for the current one)")
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
-    cluster = {"context": context, "kubeconfig": kubeconfig, "request_timeout": request_timeout}
-    given = [f"--{flag.replace('_', '-')}" for flag, value in cluster.items() if value]
+    cluster = ClusterFlags(context, kubeconfig, request_timeout)
+    given = [f"--{flag.replace('_', '-')}" for flag, value in vars(cluster).items() if value]
     if given and not reuse_existing:
         raise click.UsageError(f"{', '.join(given)} only applies with --reuse-existing")
-    from fluxgen.flux_schema import DURATION
-
-    if request_timeout and request_timeout != "0" and not re.fullmatch(DURATION, request_timeout):
-        raise click.UsageError(f"--request-timeout {request_timeout!r}: use a duration such as 10s, 1m or 0")
+    if request_timeout is not None:
+        _check_timeout(request_timeout)
     result = build(spec_file, cluster if reuse_existing else None)
-    for line in [f"warning: {warning}" for warning in result["warnings"]] + result["notes"]:
-        click.echo(line, err=True)
+    _warn(result.warnings, result.notes)
     if output_dir is None:
-        docs = [doc for _, doc in result["resources"]]
-        click.echo(out.dump_json(docs) if output == "json" else out.dump_all(docs), nl=False)
-        for name, package in result["packages"].items():
-            click.echo(f"not written: the package of {name} ({len(package['files'])} files for "
-                       f"{package['folder']}/); use --output-dir to write it", err=True)
+        docs = [placed.obj for placed in result.objects]
+        _emit(out.dump_json(docs) if output == "json" else out.dump_all(docs))
+        for name, package in result.packages.items():
+            click.echo(f"not written: the package of {name} ({len(package.files)} files for "
+                       f"{package.folder}/); use --output-dir to write it", err=True)
         return
     from fluxgen.writer import write_tree
 
-    files = out.files_for(result["resources"])
-    for package in result["packages"].values():
-        files.update(package["files"])
+    files = out.files_for(result.objects)
+    for package in result.packages.values():
+        clash = sorted(files.keys() & package.files.keys())
+        if clash:
+            raise OutputError(f"{clash[0]}: both a Flux object and a packaged file would be written there; give "
+                              "one app another path")
+        files.update(package.files)
     done = write_tree(output_dir, files, force=force)
-    for path in done["remove"]:
+    for line in done.ignored:
+        click.echo(f"warning: {output_dir / '.fluxgen.sum'}: ignored a line that does not name a file inside "
+                   f"{output_dir}: {line[:120]!r}", err=True)
+    for path in done.remove:
         click.echo(f"removed {output_dir / path} (no longer generated)", err=True)
-    click.echo(f"wrote {len(done['write'])} file(s) to {output_dir}, {len(done['unchanged'])} unchanged", err=True)
+    click.echo(f"wrote {len(done.write)} file(s) to {output_dir}, {len(done.unchanged)} unchanged", err=True)
+
+
+def _emit(text: str) -> None:
+    """Print to standard output; a full disk is a clean error, not a traceback."""
+    try:
+        click.echo(text, nl=False)
+    except OSError as err:
+        with contextlib.suppress(OSError, ValueError):  # the rest is lost: let the exit flush into nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise FluxgenError(f"cannot write to standard output: {err.strerror}") from err
+
+
+def _check_timeout(value: str) -> None:
+    """kubectl's --request-timeout: 0, or a Go duration it can hold."""
+    from fluxgen.cluster import seconds_of
+    from fluxgen.flux_schema import DURATION
+
+    if value != "0" and not re.fullmatch(DURATION, value):
+        raise click.UsageError(f"--request-timeout {value!r}: use a duration such as 10s, 1m or 0")
+    if value != "0" and seconds_of(value) > 2**63 / 1e9:
+        raise click.UsageError(f"--request-timeout {value!r}: longer than kubectl can wait (a Go duration holds "
+                               "about 290 years)")
+
+
+def _warn(warnings: list[Problem], notes: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {format_problem(warning)}", err=True)
+    for note in notes:
+        click.echo(note, err=True)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -125,12 +168,11 @@ def validate(spec_file):
     from fluxgen.pipeline import render as build
 
     result = build(spec_file)
-    for warning in result["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+    _warn(result.warnings, [])
     name = "<stdin>" if spec_file == "-" else spec_file
-    packaged = sum(len(package["files"]) for package in result["packages"].values())
-    click.echo(f"{name}: valid ({len(result['resources'])} Flux objects"
-               + (f", {packaged} packaged files" if packaged else "") + ")")
+    packaged = sum(len(package.files) for package in result.packages.values())
+    _emit(f"{name}: valid ({len(result.objects)} Flux objects" + (f", {packaged} packaged files" if packaged else "")
+          + ")\n")
 
 
 _INIT_FLAGS = [
@@ -161,7 +203,7 @@ def _with_init_flags(command):
               type=click.Path(dir_okay=False), help="The spec to create, or to add the app to.")
 @_with_init_flags
 def init(spec_file, **flags):
-    """Ask the PRD's questions and add the app to a spec (a new one, or an existing one).
+    """Ask how to deploy an app, and add it to a spec (a new one, or an existing one).
 
     \b
     Every question has a default shown in [brackets] (Enter takes it) and a flag, so init also
@@ -182,11 +224,16 @@ def init(spec_file, **flags):
     from fluxgen.writer import replace_file
 
     path = Path(spec_file)
-    text = read_text(spec_file)[1] if path.exists() else None
-    known, taken = {}, set()
+    text, layout = None, interview.Layout()
+    if path.exists() or path.is_symlink():
+        from fluxgen.files import read_bytes
+
+        text, layout = interview.Layout.of(read_text(spec_file)[1], bom=read_bytes(path)[:3] == b"\xef\xbb\xbf")
+    known: dict = {}
+    taken: set = set()
     if text is not None:
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
-        known, taken = spec["defaults"], {app["name"] for app in spec["apps"]}
+        known, taken = spec.defaults, {app["name"] for app in spec.apps}
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
     interactive = sys.stdin.isatty()
@@ -197,13 +244,13 @@ def init(spec_file, **flags):
             q.flag for q in asked if answers.get(q.key) is None and q.default is None]
         if missing:
             raise click.UsageError("standard input is not a terminal, so init cannot ask; give "
-                                   + ", ".join(missing) + " (see kubectl fluxgen init --help)")
+                                   + ", ".join(missing) + f" (see {_prog_name()} init --help)")
     for question in asked:
         answers[question.key] = _answer(question, answers, taken, interactive)
     entry = interview.app_entry(scenario, answers, known)
     new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
-    replace_file(path, new_text)
+    replace_file(path, layout.apply(new_text))
     click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
     _show_app(spec, entry["name"])
 
@@ -219,7 +266,7 @@ def _ask_scenario(interview) -> str:
         click.echo("Error: answer 1, 2 or 3", err=True)
 
 
-def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
+def _answer(question, answers: dict, taken: set, interactive: bool) -> str | None:
     """The flag's value, or the person's answer (asked again until it is right), or the default."""
     from fluxgen import interview
 
@@ -240,11 +287,11 @@ def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
         click.echo(f"Error: {problem}", err=True)
 
 
-def _show_app(spec: dict, name: str) -> None:
+def _show_app(spec, name: str) -> None:
     from fluxgen.interview import app_objects
     from fluxgen.output import dump_all
 
-    click.echo(dump_all(app_objects(spec["apps"], name)), nl=False)
+    _emit(dump_all(app_objects(spec.apps, name)))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -261,7 +308,7 @@ def schema():
 
     from fluxgen.editor_schema import json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    _emit(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -286,11 +333,12 @@ def main() -> None:
     from fluxgen.errors import Interrupted
 
     def interrupt(signum, frame):
-        raise Interrupted()
+        raise Interrupted(signum)
 
     signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)  # the same clean end when a CI job is cancelled
     try:
         cli.main(prog_name=prog_name, complete_var=complete_var)
-    except (Interrupted, KeyboardInterrupt):
+    except (Interrupted, KeyboardInterrupt) as err:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(128 + (err.args[0] if isinstance(err, Interrupted) and err.args else signal.SIGINT))

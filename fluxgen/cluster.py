@@ -11,8 +11,10 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 from fluxgen.errors import ClusterError
+from fluxgen.sources import ClusterSource
 
 GROUP = "source.toolkit.fluxcd.io"
 KINDS = {"HelmRepository": "helmrepositories", "OCIRepository": "ocirepositories", "GitRepository": "gitrepositories"}
@@ -34,15 +36,16 @@ def kubectl_path() -> str:
 
 
 def existing_sources(context: str | None = None, kubeconfig: str | None = None,
-                     request_timeout: str | None = None) -> tuple[list[dict], list[str]]:
-    """([{kind, namespace, name, spec}], warnings) for every Flux source in the cluster."""
+                     request_timeout: str | None = None) -> tuple[list[ClusterSource], list[str]]:
+    """(every Flux source in the cluster, warnings)."""
     kubectl = kubectl_path()
     flags = [f"--{flag}={value}" for flag, value in
              (("context", context), ("kubeconfig", kubeconfig), ("request-timeout", request_timeout)) if value]
     commands = {kind: [kubectl, "get", f"{plural}.{GROUP}", "--all-namespaces", "--output=json", *flags]
                 for kind, plural in KINDS.items()}
-    found, missing = [], []
-    for kind, result in _run_all(commands, _deadline(request_timeout)).items():  # three reads at once
+    found: list[ClusterSource] = []
+    missing = []
+    for kind, result in _run_all(commands, deadline(request_timeout)).items():  # three reads at once
         if result.returncode != 0:
             if NO_API.search(result.stderr):
                 missing.append(kind)
@@ -57,44 +60,69 @@ def existing_sources(context: str | None = None, kubeconfig: str | None = None,
 
 
 def _run_all(commands: dict[str, list[str]], timeout: float) -> dict[str, subprocess.CompletedProcess]:
-    """Run the commands side by side; their results in the order given."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Run the commands side by side; their results in the order given. Ctrl-C stops them all."""
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        for kind, command in commands.items():
+            processes[kind] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                               stdin=subprocess.DEVNULL, text=True)
+        end = time.monotonic() + timeout
+        results = {}
+        for kind, process in processes.items():
+            stdout, stderr = process.communicate(timeout=max(0.0, end - time.monotonic()))
+            results[kind] = subprocess.CompletedProcess(commands[kind], process.returncode, stdout, stderr)
+        return results
+    except subprocess.TimeoutExpired as err:
+        raise ClusterError(f"kubectl did not answer within {timeout:.0f}s; the cluster may be unreachable "
+                           "(set --request-timeout to fail sooner)") from err
+    except OSError as err:
+        raise ClusterError(f"cannot run {commands[next(iter(commands))][0]}: {err.strerror}") from err
+    finally:
+        for process in processes.values():  # on any way out: no kubectl left running
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
-    def run(command: list[str]) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as err:
-            raise ClusterError(f"kubectl did not answer within {err.timeout:.0f}s; the cluster may be unreachable "
-                               "(set --request-timeout to fail sooner)") from err
-        except OSError as err:
-            raise ClusterError(f"cannot run {command[0]}: {err.strerror}") from err
 
-    with ThreadPoolExecutor(len(commands)) as pool:
-        results = {kind: pool.submit(run, command) for kind, command in commands.items()}
-        return {kind: future.result() for kind, future in results.items()}
+MAX_TIMEOUT = 24 * 3600  # longer than anyone waits for a cluster
 
 
-def _deadline(request_timeout: str | None) -> float:
+def deadline(request_timeout: str | None) -> float:
     """A bound on each kubectl call, so fluxgen never hangs: a margin over --request-timeout."""
-    seconds = _seconds(request_timeout) if request_timeout else 0
-    return seconds + 30 if seconds else 300
+    seconds = seconds_of(request_timeout) if request_timeout else 0
+    return min(seconds + 30, MAX_TIMEOUT) if seconds else 300
 
 
-def _seconds(duration: str) -> float:
+def seconds_of(duration: str) -> float:
+    """A Go duration (10s, 1m30s, 500ms) in seconds."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     parts = re.findall(r"([0-9.]+)(ms|s|m|h)?", duration)
     return sum(float(number) * units[unit or "s"] for number, unit in parts)
 
 
-def _parse(stdout: str, kind: str, command: str) -> list[dict]:
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+
+
+def _parse(stdout: str, kind: str, command: str) -> list[ClusterSource]:
+    """The sources in kubectl's JSON list; anything else it printed is a ClusterError."""
+    def wrong(what: str) -> ClusterError:
+        return ClusterError(f"`kubectl {command}` printed something that is not a list of {kind} objects ({what})")
+
     try:
-        listing = json.loads(stdout)
-        items = listing["items"]
-        return [{"kind": kind, "namespace": item["metadata"]["namespace"], "name": item["metadata"]["name"],
-                 "spec": item.get("spec") or {}} for item in items]
+        items = json.loads(stdout)["items"]
     except (ValueError, KeyError, TypeError) as err:
-        raise ClusterError(f"`kubectl {command}` printed something that is not a list of {kind} objects "
-                           f"({type(err).__name__}: {str(err)[:80]})") from err
+        raise wrong(f"{type(err).__name__}: {str(err)[:80]}") from err
+    if not isinstance(items, list):
+        raise wrong("items is not a list")
+    found = []
+    for item in items:
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        spec = (item.get("spec") or {}) if isinstance(item, dict) else None
+        names = [metadata.get(key) for key in ("namespace", "name")] if isinstance(metadata, dict) else [None]
+        if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names) or not isinstance(spec, dict):
+            raise wrong(f"an item without a valid metadata.name, metadata.namespace or spec: {str(item)[:80]!r}")
+        found.append(ClusterSource(kind, names[0], names[1], spec))
+    return found
 
 
 _KLOG = re.compile(r"^[IWEF]\d{4} ")  # kubectl's log lines; its own message comes last

@@ -1,18 +1,24 @@
-"""Reads one YAML document safely and remembers the line of every value.
+"""Reads YAML safely and remembers the line of every value.
 
-Stricter than yaml.safe_load where users get hurt: one document only, no duplicate keys,
-no alias bombs, no nesting that would exhaust the stack, and numbers keep their source text
-(so `version: 1.10` can become the string "1.10", not 1.1). Never touches the disk.
+Stricter than yaml.safe_load where users get hurt: one document only, no duplicate keys, no
+alias bombs, no nesting that would exhaust the stack, no NaN or infinity (JSON, and so
+Kubernetes, has none). Plain scalars mean what they mean to kubectl and Helm (scalars.py:
+`0o17` is 15, `2:30` is text); mapping keys are text as written (`true:` is the key "true",
+as Kubernetes makes it); numbers keep their source text (so `version: 1.10` can become the
+string "1.10", not 1.1). Never touches the disk.
 """
 
 import contextlib
-from typing import Any
+import math
+import re
+from typing import Any, Iterator
 
 import yaml
 
-from fluxgen.errors import SpecError
+from fluxgen import scalars
+from fluxgen.errors import Problem, SpecError
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_DEPTH = 100  # far deeper than any spec or values file needs
 MAX_NODES = 1_000_000  # after expanding aliases; a billion-laughs bomb stops here
@@ -32,23 +38,66 @@ class Float(float):
     text: str
 
 
-def _number(cls, base_method):
-    def construct(loader, node):
-        value = cls(base_method(loader, node))
-        value.text = node.value
-        return value
-
-    return construct
+_DIGITS = re.compile(r"[-+]?[0-9][0-9_]*")
 
 
-class _Loader(_BaseLoader):
-    pass
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:  # plain: as kubectl and Helm read it
+            tag = scalars.go_tag(value)
+            # ...except that digits beyond 64 bits stay an integer, for spec.py to say so at the line
+            return scalars.INT if tag == scalars.FLOAT and _DIGITS.fullmatch(value) else tag
+        return super().resolve(kind, value, implicit)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _number(Int, yaml.SafeLoader.construct_yaml_int))
-_Loader.add_constructor("tag:yaml.org,2002:float", _number(Float, yaml.SafeLoader.construct_yaml_float))
+class _BadScalar(ValueError):
+    """A scalar its tag cannot hold (`!!int abc`), or a number JSON cannot hold."""
+
+
+def _construct_int(loader, node) -> Int | Float:
+    plain = node.value.replace("_", "")
+    value = scalars.go_int(plain)
+    if value is None and _DIGITS.fullmatch(node.value) and int(plain) not in range(-2**63, 2**63):
+        value = int(plain)  # beyond 64 bits: spec.py says so at the line
+    elif value is None and scalars.go_float(node.value) is not None:  # Go reads 08 as the number 8.0
+        return _construct_float(loader, node)
+    elif value is None:
+        raise _BadScalar(f"{node.value!r} is not an integer")
+    number = Int(value)
+    number.text = node.value
+    return number
+
+
+def _construct_float(loader, node) -> Float:
+    value = scalars.go_float(node.value)
+    if value is None:
+        raise _BadScalar(f"{node.value!r} is not a number that fits in 64 bits")
+    if math.isinf(value) or math.isnan(value):
+        raise _BadScalar(f"{node.value} is not a finite number, and Kubernetes (JSON) has no such value; quote it "
+                         "to keep it as text")
+    number = Float(value)
+    number.text = node.value
+    return number
+
+
+def _construct_bool(loader, node) -> bool:
+    if node.value in scalars.TRUE or node.value in scalars.FALSE:
+        return node.value in scalars.TRUE
+    raise _BadScalar(f"{node.value!r} is not true or false")
+
+
+def _construct_null(loader, node) -> None:
+    if node.value not in scalars.NULLS:
+        raise _BadScalar(f"{node.value!r} is not null")
+    return None
+
+
+_Loader.add_constructor(scalars.INT, _construct_int)
+_Loader.add_constructor(scalars.FLOAT, _construct_float)
+_Loader.add_constructor(scalars.BOOL, _construct_bool)
+_Loader.add_constructor(scalars.NULL, _construct_null)
 # Kubernetes reads `2024-01-01` as the text it is (JSON has no dates); so does fluxgen.
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
+_Loader.add_constructor(scalars.TIMESTAMP, lambda loader, node: node.value)
 
 
 def format_path(path: Path) -> str:
@@ -65,7 +114,8 @@ def decode(raw: bytes, name: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise SpecError([f"{name}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"]) from err
+        raise SpecError([Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
+                                                 f"{err.start})")]) from err
 
 
 def load(text: str, name: str) -> tuple[Any, dict[Path, int]]:
@@ -86,7 +136,7 @@ def load_all(text: str, name: str) -> list[tuple[int, Any]]:
     with _reading(text, name) as loader:
         while loader.check_node():
             node = loader.get_node()
-            if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            if isinstance(node, yaml.ScalarNode) and node.tag == scalars.NULL:
                 continue
             _check_size(node, name)
             documents.append((node.start_mark.line + 1, _build(loader, node, (), {}, name)))
@@ -94,34 +144,33 @@ def load_all(text: str, name: str) -> list[tuple[int, Any]]:
 
 
 @contextlib.contextmanager
-def _reading(text: str, name: str):
+def _reading(text: str, name: str) -> Iterator[Any]:
     """A loader for `text` whose failures become SpecErrors naming `name` and the line."""
     loader = _Loader(text)
     try:
         yield loader
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        line = f"{mark.line + 1}:" if mark else ""
-        raise SpecError([f"{name}:{line} {_yaml_message(err)}"]) from err
+        raise SpecError([Problem(name, mark.line + 1 if mark else 0, "", _yaml_message(err))]) from err
     except yaml.reader.ReaderError as err:  # a character YAML does not allow, e.g. NUL
         line = text[: err.position].count("\n") + 1
-        raise SpecError([f"{name}:{line}: the character U+{err.character:04X} is not allowed in YAML "
-                         "(a control character)"]) from err
+        raise SpecError([Problem(name, line, "", f"the character U+{err.character:04X} is not allowed in YAML "
+                                                 "(a control character)")]) from err
     except yaml.YAMLError as err:
-        raise SpecError([f"{name}: {err}"]) from err
+        raise SpecError([Problem(name, 0, "", str(err))]) from err
     except RecursionError as err:
-        raise SpecError([f"{name}: nested more than {MAX_DEPTH} levels deep"]) from err
+        raise SpecError([Problem(name, 0, "", f"nested more than {MAX_DEPTH} levels deep")]) from err
     finally:
         loader.dispose()
 
 
 def _yaml_message(err: yaml.MarkedYAMLError) -> str:
-    parts = [err.context, err.problem]
-    if "expected a single document" in " ".join(p for p in parts if p):
+    said = " ".join(p for p in (err.context, err.problem) if p)
+    if "expected a single document" in said:
         return "holds more than one YAML document; fluxgen reads exactly one"
-    if "exceeded maximum nesting depth" in " ".join(p for p in parts if p):  # newer libyaml stops at 1000
+    if "exceeded maximum nesting depth" in said:  # newer libyaml stops at 1000
         return f"nested more than {MAX_DEPTH} levels deep"
-    return ", ".join(p for p in parts if p)
+    return ", ".join(p for p in (err.context, err.problem) if p)
 
 
 def _check_size(root: yaml.Node, name: str) -> None:
@@ -133,8 +182,7 @@ def _check_size(root: yaml.Node, name: str) -> None:
         if id(node) in sizes:
             continue
         if depth > MAX_DEPTH:
-            line = node.start_mark.line + 1
-            raise SpecError([f"{name}:{line}: nested more than {MAX_DEPTH} levels deep"])
+            raise SpecError([Problem(name, node.start_mark.line + 1, "", f"nested more than {MAX_DEPTH} levels deep")])
         kids = _children(node)
         if children_done or not kids:
             sizes[id(node)] = 1 + sum(sizes[id(k)] for k in kids)
@@ -142,7 +190,7 @@ def _check_size(root: yaml.Node, name: str) -> None:
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids if id(k) not in sizes)
     if sizes[id(root)] > MAX_NODES:
-        raise SpecError([f"{name}: aliases expand to more than {MAX_NODES:,} values; refusing to read it"])
+        raise SpecError([Problem(name, 0, "", f"aliases expand to more than {MAX_NODES:,} values; refusing to read it")])
 
 
 def _children(node: yaml.Node) -> list:
@@ -153,44 +201,77 @@ def _children(node: yaml.Node) -> list:
     return []
 
 
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("seq", "map", "str", "int", "float", "bool", "null",
-                                                         "timestamp")}
+def end_line(text: str, path: Path) -> int:
+    """The index of the first line after the value at `path` (the text must be valid)."""
+    with _reading(text, "") as loader:
+        node = loader.get_single_node()
+        for part in path:
+            node = node.value[part] if isinstance(part, int) else next(v for k, v in node.value if k.value == part)
+        while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style and node.value:
+            last = node.value[-1]  # a block collection ends where its last value ends
+            node = last[1] if isinstance(last, tuple) else last
+        end = node.end_mark
+        return end.line + (1 if end.column > 0 else 0)
+
+
+def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep plain data nests, counting no further than `limit` + 1 (JSON has no size guard)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack and deepest <= limit:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+_PLAIN_TAGS = {scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.STR, scalars.TIMESTAMP,
+               "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 
 
 def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    where = format_path(path) or "document"
+    if node.tag == scalars.MERGE and isinstance(node, yaml.ScalarNode):  # `<<` as a value is text
+        return node.value
     if node.tag not in _PLAIN_TAGS:
-        raise SpecError([f"{name}:{node.start_mark.line + 1}: {format_path(path) or 'document'}: "
-                         f"the tag {node.tag} is not allowed here"])
+        raise SpecError([Problem(name, node.start_mark.line + 1, where, f"the tag {node.tag} is not allowed here")])
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), lines, name) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         return _build_mapping(loader, node, path, lines, name)
-    return loader.construct_object(node)
+    try:
+        return loader.construct_object(node)
+    except _BadScalar as err:
+        raise SpecError([Problem(name, node.start_mark.line + 1, where, str(err))]) from err
 
 
 def _build_mapping(loader, node: yaml.MappingNode, path: Path, lines: dict, name: str) -> dict:
     seen: dict = {}
     for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
+        if key_node.tag == scalars.MERGE:
             continue
-        key = _key(loader, key_node, name)
+        key = _key(key_node, name)
         if key in seen:
-            where = format_path(path + (key,))
-            raise SpecError([f"{name}:{key_node.start_mark.line + 1}: {where}: duplicate key "
-                             f"(first on line {seen[key]})"])
+            raise SpecError([Problem(name, key_node.start_mark.line + 1, format_path(path + (key,)),
+                                     f"duplicate key (first on line {seen[key]})")])
         seen[key] = key_node.start_mark.line + 1
     loader.flatten_mapping(node)  # resolves `<<: *anchor`; explicit keys come last and win
     result = {}
     for key_node, value_node in node.value:
-        key = _key(loader, key_node, name)
+        key = _key(key_node, name)
         lines[path + (key,)] = key_node.start_mark.line + 1
         result[key] = _build(loader, value_node, path + (key,), lines, name)
     return result
 
 
-def _key(loader, node: yaml.Node, name: str) -> Any:
+def _key(node: yaml.Node, name: str) -> str:
+    """Keys are text, as written: Kubernetes (JSON) has no other kind of key."""
     if not isinstance(node, yaml.ScalarNode):
-        raise SpecError([f"{name}:{node.start_mark.line + 1}: a mapping key must be a plain value"])
-    key = loader.construct_object(node)
-    return key.text if isinstance(key, (Int, Float)) else key
+        raise SpecError([Problem(name, node.start_mark.line + 1, "", "a mapping key must be a plain value")])
+    if node.tag not in (scalars.STR, scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.TIMESTAMP):
+        raise SpecError([Problem(name, node.start_mark.line + 1, "", f"the tag {node.tag} is not allowed on a key")])
+    if node.value == "<<":  # quoted, since a plain one merges: kustomize drops it and all below it
+        raise SpecError([Problem(name, node.start_mark.line + 1, "", "a key named << is dropped by kustomize (it "
+                                                                     "reads it as a merge); give it another name")])
+    return node.value

@@ -15,9 +15,11 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "dict": "object", "list": "array"}
 # What the check_with functions of schema.py accept, as patterns (ECMA-262, as editors run them).
 _CHECKS = {
-    schema.git_url: {"pattern": r"^(http|https|ssh)://[^/\s]+"},
-    schema.chart_url: {"pattern": r"^(?!oci://[^/]*/.*(:[^/]*|@sha256.*)$)(http|https|oci)://[^/\s]+"},
-    schema.repo_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))"},
+    schema.git_url: {"pattern": r"^(http|https|ssh)://[^/\s]+[^\s]*$"},
+    schema.chart_url: {"pattern": r"^(?!oci://[^/]*/.*(:[^/]*|@sha256.*)$)(http|https|oci)://[^/\s]+[^\s]*$"},
+    schema.repo_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))[^\u0000-\u001f\u007f]*$"},
+    schema.local_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))[^\u0000-\u001f\u007f]*$"},
+    schema.one_line: {"pattern": r"^[^\u0000-\u001f\u007f]*$"},
 }
 
 

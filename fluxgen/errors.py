@@ -1,4 +1,20 @@
-"""The one exception family fluxgen raises; cli.py turns it into a message and exit code 1."""
+"""The one exception family fluxgen raises, and Problem, the record of one thing wrong in a file.
+
+cli.py turns a FluxgenError into a message and exit code 1, and is the only place that formats
+a Problem as text.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or worth a warning) at a place in a file; sorted by file, then line."""
+
+    file: str
+    line: int  # 0 when the place has no line (a whole file, a path on the command line)
+    path: str  # the field, such as apps[1].chart.version; "" for the file or document as a whole
+    message: str
 
 
 class FluxgenError(Exception):
@@ -6,11 +22,11 @@ class FluxgenError(Exception):
 
 
 class SpecError(FluxgenError):
-    """The spec (or a file it names) is wrong; carries every problem found, one per line."""
+    """The spec (or a file it names) is wrong; carries every problem found."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(p.message for p in self.problems))
 
 
 class OutputError(FluxgenError):
@@ -22,5 +38,5 @@ class ClusterError(FluxgenError):
 
 
 class Interrupted(BaseException):
-    """Ctrl-C (SIGINT). Not a KeyboardInterrupt, which click turns into "Aborted!" and exit 1:
-    this one reaches cli.main, which says "interrupted" and exits 130, as shells expect."""
+    """Ctrl-C (SIGINT) or SIGTERM. Not a KeyboardInterrupt, which click turns into "Aborted!" and
+    exit 1: this one reaches cli.main, which says "interrupted" and exits 130, as shells expect."""

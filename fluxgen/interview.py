@@ -1,4 +1,4 @@
-"""The questions of `init` (the PRD's conversation), their checks, and the text they add.
+"""The questions of `init`, their checks, and the text they add to a spec.
 
 Pure: cli.py asks the questions (or takes flags) and writes the file. Every answer is checked
 with the very rules fluxgen.yaml is validated with (schema.py), so `init` never writes a spec
@@ -7,15 +7,15 @@ in it, comments included, stays as it was.
 """
 
 import re
+from dataclasses import dataclass
 from typing import Callable
-
-import cerberus
 
 from fluxgen import document
 from fluxgen.errors import FluxgenError
 from fluxgen.output import dump
 from fluxgen.problems import messages
 from fluxgen.schema import API_VERSION, APP, CHART, GIT, KUSTOMIZE
+from fluxgen.validator import Validator
 
 SCENARIOS = {
     "chart": "a chart from a Helm or OCI repository",
@@ -25,17 +25,39 @@ SCENARIOS = {
 IN_GIT = ("git-chart", "kustomize")
 
 
+@dataclass(frozen=True)
 class Question:
-    """One question: the answer's key, its flag, the prompt, when it is asked, its default."""
+    """One question: the answer's key, its flag, the prompt, the schema rules the answer must
+    pass, its default (computed from the answers so far), and for which scenarios it is asked."""
 
-    def __init__(self, key: str, flag: str, prompt: str, rules: dict | None, default: Callable | None = None,
-                 when: tuple = tuple(SCENARIOS), optional: bool = False):
-        self.key, self.flag, self.prompt, self.rules = key, flag, prompt, rules
-        self.default, self.when, self.optional = default, when, optional
+    key: str
+    flag: str
+    prompt: str
+    rules: dict
+    default: Callable[[dict], str] | None = None
+    when: tuple = tuple(SCENARIOS)
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a spec file is written on disk (a byte order mark, Windows line ends): init keeps both."""
+
+    bom: bool = False
+    crlf: bool = False
+
+    @classmethod
+    def of(cls, text: str, bom: bool) -> tuple[str, "Layout"]:
+        """`text` with plain line ends, and the layout to give it back."""
+        return text.replace("\r\n", "\n"), cls(bom, "\r\n" in text)
+
+    def apply(self, text: str) -> str:
+        text = text.replace("\n", "\r\n") if self.crlf else text
+        return "\ufeff" + text if self.bom else text
 
 
 def questions(known: dict) -> list[Question]:
-    """The PRD's questions; `known` holds what the existing spec already says (its defaults)."""
+    """What init asks; `known` holds what the existing spec already says (its defaults)."""
     git = known.get("git", {})
     return [
         Question("name", "--name", "App name (the HelmRelease or Kustomization)", APP["name"]),
@@ -66,7 +88,7 @@ def check(question: Question, answer: str, taken: set) -> str | None:
         return f"{answer!r} is already an app in this spec; choose another name"
     rules = {key: value for key, value in question.rules.items()
              if key not in ("required", "excludes", "dependencies", "nullable")}
-    validator = cerberus.Validator({"answer": rules})
+    validator = Validator({"answer": rules})
     if validator.validate({"answer": answer}):
         return None
     return "; ".join(message for _, message in messages(validator._errors, {"answer": rules}))
@@ -82,9 +104,9 @@ def scenario_of(answer: str) -> str | None:
 
 def app_objects(apps: list[dict], name: str) -> list[dict]:
     """What the app `name` renders to: its source, then its HelmRelease or Kustomization."""
-    from fluxgen.resources import build_resources
+    from fluxgen.resources import build
 
-    docs = [doc for _, doc in build_resources(apps)]
+    docs = [placed.obj for placed in build(apps).objects]
     [mine] = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
     ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
     return [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]] + [mine]
@@ -113,7 +135,7 @@ def app_entry(scenario: str, answers: dict, known: dict) -> dict:
 
 
 def new_spec(scenario: str, answers: dict) -> str:
-    """A fresh fluxgen.yaml: the PRD's defaults in `defaults:`, then the app."""
+    """A fresh fluxgen.yaml: the answers that are defaults in `defaults:`, then the app."""
     defaults = {"namespace": answers["namespace"], "interval": answers["interval"]}
     if scenario in IN_GIT:
         defaults["git"] = {"url": answers["gitUrl"], "branch": answers["branch"]}
@@ -131,24 +153,10 @@ def add_app(text: str, name: str, entry: dict) -> str:
     source = text.splitlines(keepends=True)
     if ("apps",) not in lines or first is None or not re.match(r"^\s*- ", source[first - 1]):
         raise FluxgenError(f"{name}: `apps:` is not a block list (`- name: ...` items), so init cannot add to it; "
-                         "add this app by hand:\n" + dump([entry]))
+                           "add this app by hand:\n" + dump([entry]))
     indent = re.match(r"^(\s*)- ", source[first - 1])[1]
     item = "".join(indent + line if line.strip() else line for line in dump([entry]).splitlines(keepends=True))
-    end = _end_of_apps(source, lines[("apps",)])
+    end = document.end_line(text, ("apps", len(data["apps"]) - 1))
     if end > 0 and not source[end - 1].endswith("\n"):
         source[end - 1] += "\n"
     return "".join(source[:end]) + item + "".join(source[end:])
-
-
-def _end_of_apps(source: list[str], apps_line: int) -> int:
-    """Index of the first line after the apps list: the next top-level key, minus the comments
-    and blank lines just above it (they belong to that key)."""
-    end = len(source)
-    for index in range(apps_line, len(source)):
-        if re.match(r"^[^\s#-]", source[index]):
-            end = index
-            break
-    while end > apps_line and (not source[end - 1].strip() or source[end - 1].lstrip().startswith("#")) \
-            and end < len(source):
-        end -= 1
-    return end

@@ -3,25 +3,37 @@
 Reads every .yaml, .yml and .json file below the folder (in sorted path order, so the result
 never depends on the file system), every document of a YAML stream, and the items of a
 `kind: List`. Each object must have apiVersion, kind and metadata.name, and no two objects may
-share a kind and name. Problems name the file and line.
+share a kind and name. A symbolic link inside the folder is refused, never followed. Problems
+name the file and line.
 """
 
 import json
+import math
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from fluxgen import document
-from fluxgen.errors import SpecError
+from fluxgen import document, files
+from fluxgen.errors import Problem, SpecError
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def read_manifests(folder: Path, shown: str) -> list[dict]:
-    """[{file, line, object}] for every object under `folder` (called `shown` in messages)."""
+@dataclass(frozen=True)
+class Manifest:
+    """One object and where it was read."""
+
+    file: str
+    line: int
+    obj: dict
+
+
+def read_manifests(folder: Path, shown: str) -> list[Manifest]:
+    """Every object under `folder` (called `shown` in messages)."""
     if not folder.is_dir():
-        raise SpecError([f"{shown}: no such folder"])
-    files = sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+        raise SpecError([Problem(shown, 0, "", "no such folder")])
     found, problems = [], []
-    for path in files:
+    for path in _files(folder, shown, problems):
         name = f"{shown}/{path.relative_to(folder).as_posix()}"
         try:
             documents = _documents(path, name)
@@ -32,28 +44,49 @@ def read_manifests(folder: Path, shown: str) -> list[dict]:
             for item in _items(data):
                 problem = _missing_fields(item)
                 if problem:
-                    problems.append(f"{name}:{line}: {problem}")
+                    problems.append(Problem(name, line, "", problem))
                 else:
-                    found.append({"file": name, "line": line, "object": item})
+                    found.append(Manifest(name, line, item))
     if not found and not problems:
-        problems.append(f"{shown}: holds no Kubernetes manifests ({', '.join(SUFFIXES)} files)")
+        problems.append(Problem(shown, 0, "", f"holds no Kubernetes manifests ({', '.join(SUFFIXES)} files)"))
     problems += _duplicates(found)
     if problems:
         raise SpecError(problems)
     return found
 
 
+def _files(folder: Path, shown: str, problems: list[Problem]) -> list[Path]:
+    """The manifest files below `folder`, sorted; links are reported, not followed."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        for name in sorted(dirs + names):
+            path = Path(root) / name
+            if path.is_symlink() and (name in dirs or path.suffix in SUFFIXES):
+                problems.append(Problem(f"{shown}/{path.relative_to(folder).as_posix()}", 0, "",
+                                        "is a symbolic link; fluxgen does not follow links in a package folder "
+                                        "(copy the files in instead)"))
+            elif name in names and path.suffix in SUFFIXES:
+                found.append(path)
+    return sorted(found)
+
+
 def _documents(path: Path, name: str) -> list[tuple[int, object]]:
     try:
-        text = document.decode(path.read_bytes(), name)
-    except OSError as err:
-        raise SpecError([f"{name}: cannot read: {err.strerror}"]) from err
-    if path.suffix == ".json":
-        try:
-            return [(1, json.loads(text, object_pairs_hook=_no_duplicate_keys(name)))]
-        except json.JSONDecodeError as err:
-            raise SpecError([f"{name}:{err.lineno}: not valid JSON: {err.msg}"]) from err
-    return document.load_all(text, name)
+        text = document.decode(files.read_bytes(path, follow_links=False), name)
+    except files.Unreadable as err:
+        raise SpecError([Problem(name, 0, "", f"cannot read: {err}")]) from err
+    if path.suffix != ".json":
+        return document.load_all(text, name)
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys(name), parse_constant=_no_constant(name),
+                          parse_float=_finite(name))
+    except json.JSONDecodeError as err:
+        raise SpecError([Problem(name, err.lineno, "", f"not valid JSON: {err.msg}")]) from err
+    except RecursionError as err:
+        data = err
+    if isinstance(data, RecursionError) or document.depth_of(data) > document.MAX_DEPTH:
+        raise SpecError([Problem(name, 1, "", f"nested more than {document.MAX_DEPTH} levels deep")])
+    return [(1, data)]
 
 
 def _no_duplicate_keys(name: str):
@@ -61,10 +94,25 @@ def _no_duplicate_keys(name: str):
         result = {}
         for key, value in pairs:
             if key in result:
-                raise SpecError([f"{name}: duplicate key {key!r} in one JSON object"])
+                raise SpecError([Problem(name, 0, "", f"duplicate key {key!r} in one JSON object")])
             result[key] = value
         return result
     return build
+
+
+def _no_constant(name: str):
+    def refuse(word):
+        raise SpecError([Problem(name, 0, "", f"{word} is not JSON, and Kubernetes has no such number")])
+    return refuse
+
+
+def _finite(name: str):
+    def number(text):
+        value = float(text)
+        if math.isinf(value):
+            raise SpecError([Problem(name, 0, "", f"{text} is too large for a 64-bit number")])
+        return value
+    return number
 
 
 def _items(data) -> list:
@@ -87,15 +135,15 @@ def _missing_fields(obj) -> str | None:
     return None
 
 
-def _duplicates(found: list[dict]) -> list[str]:
-    first: dict[tuple, dict] = {}
+def _duplicates(found: list[Manifest]) -> list[Problem]:
+    first: dict[tuple, Manifest] = {}
     problems = []
     for item in found:
-        obj = item["object"]
-        key = (obj["kind"], obj["metadata"]["name"])
+        key = (item.obj["kind"], item.obj["metadata"]["name"])
         if key in first:
             other = first[key]
-            problems.append(f"{item['file']}:{item['line']}: {obj['kind']} {obj['metadata']['name']!r} is also "
-                            f"defined in {other['file']}:{other['line']} (one object per kind and name)")
+            problems.append(Problem(item.file, item.line, "", f"{key[0]} {key[1]!r} is also defined in "
+                                                              f"{other.file}:{other.line} (one object per kind and "
+                                                              "name)"))
         first.setdefault(key, item)
     return problems

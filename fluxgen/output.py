@@ -1,16 +1,18 @@
 """Objects -> text: the YAML stream (like `flux create --export`) and the JSON List.
 
-The YAML is read back the same by PyYAML (YAML 1.1), Go's yaml.v2 (kubectl apply: `y`, `n`
-are booleans there) and yaml.v3 (kustomize, YAML 1.2: `1e3` is a number there): every string
-any of them would read as something else is quoted. Pure: returns text, never prints.
+The YAML is read back the same by PyYAML (YAML 1.1), Go's yaml.v2 (kubectl, Helm: `y`, `0o17`
+and `1_e3` are not text there) and yaml.v3 (kustomize, Flux): every string any of them would
+read as something else is quoted (scalars.needs_quotes). Pure: returns text, never prints.
 """
 
-import re
 from typing import Any
 
 import yaml
 
+from fluxgen import scalars
 from fluxgen.document import Float, Int
+
+_QUOTE = "tag:fluxgen,2026:quoted"  # never written: it only makes the emitter quote
 
 
 class _Dumper(yaml.SafeDumper):
@@ -19,6 +21,16 @@ class _Dumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data):  # never write anchors: reviewers and kubectl want plain objects
         return True
+
+    def resolve(self, kind, value, implicit):
+        """What a plain `value` would be read as; a string that any reader takes for something
+        else (scalars.needs_quotes) gets a tag of its own, so the emitter quotes it."""
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = scalars.go_tag(value)
+            if tag == scalars.STR and scalars.needs_quotes(value):
+                return _QUOTE
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 _BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks to YAML 1.1 readers: always escape them
@@ -29,19 +41,9 @@ def _str(dumper, text: str):
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-# Plain scalars that other YAML readers take for something other than a string. PyYAML's own
-# resolver (YAML 1.1) already quotes the rest; these make it quote the strings below as well.
-_OTHER_READERS = {
-    "tag:yaml.org,2002:bool": r"^(?:y|Y|n|N)$",  # yaml.v2 (kubectl, sigs.k8s.io/yaml)
-    "tag:yaml.org,2002:int": r"^(?:[-+]?[0-9]+|0o[0-7]+|[-+]?0x[0-9a-fA-F]+)$",  # YAML 1.2 core
-    "tag:yaml.org,2002:float": r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-                               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-}
 _Dumper.add_representer(str, _str)
 _Dumper.add_representer(Int, lambda dumper, value: dumper.represent_int(int(value)))
 _Dumper.add_representer(Float, lambda dumper, value: dumper.represent_float(float(value)))
-for _tag, _pattern in _OTHER_READERS.items():
-    _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list("-+0123456789.yYnN"))
 
 
 def dump_all(docs: list[Any], sort_keys: bool = True) -> str:
@@ -77,7 +79,7 @@ def _text(text: str) -> str | None:
     written = None
     if len(text) < 128 and "\n" not in text and not any(ch in text for ch in _BREAKS):
         analysis = _PROBE.analyze_scalar(text)
-        plain = _PROBE.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+        plain = _PROBE.resolve(yaml.ScalarNode, text, (True, False)) == scalars.STR
         if plain and text and analysis.allow_block_plain:
             written = text
         elif analysis.allow_single_quoted and not analysis.multiline:
@@ -167,10 +169,11 @@ FILE_NAMES = {
 }
 
 
-def files_for(resources: list[tuple[str, dict]]) -> dict[str, str]:
-    """The --output-dir layout: {relative path: YAML text}; objects sharing a file keep their order."""
+def files_for(objects: list) -> dict[str, str]:
+    """The --output-dir layout of placed objects (resources.Placed): {relative path: YAML text};
+    objects sharing a file keep their order."""
     grouped: dict[str, list[dict]] = {}
-    for folder, doc in resources:
-        path = FILE_NAMES[doc["kind"]] if folder == "." else f"{folder}/{FILE_NAMES[doc['kind']]}"
-        grouped.setdefault(path, []).append(doc)
+    for placed in objects:
+        name = FILE_NAMES[placed.obj["kind"]]
+        grouped.setdefault(name if placed.folder == "." else f"{placed.folder}/{name}", []).append(placed.obj)
     return {path: dump_all(docs) for path, docs in grouped.items()}

@@ -120,14 +120,14 @@ def _values(objects: list[dict]) -> tuple[dict, dict, list[list[tuple]]]:
     values: dict = {}
     kinds: dict = {}
     knobs: list[list[tuple]] = []
+    keys = iter(_values_keys([obj for obj in objects if containers_of(obj)]))
     for obj in objects:
         containers = containers_of(obj)
         mine: list[tuple] = []
         knobs.append(mine)
         if not containers:
             continue
-        key = obj["metadata"]["name"]
-        key = key if key not in values else f"{key}-{obj['kind'].lower()}"
+        key = next(keys)
         entry: dict = {}
         replicas = _dig(obj, ("spec", "replicas"))
         if obj["kind"] in SCALABLE and isinstance(replicas, int) and not isinstance(replicas, bool):
@@ -147,6 +147,25 @@ def _values(objects: list[dict]) -> tuple[dict, dict, list[list[tuple]]]:
             entry["containers"][name] = knob
         values[key], kinds[key] = entry, obj["kind"]
     return values, kinds, knobs
+
+
+def _values_keys(workloads: list[dict]) -> list[str]:
+    """One values.yaml key per workload: its name, or `name-kind` where two workloads share a name
+    (with a number added where even that is taken)."""
+    names = [obj["metadata"]["name"] for obj in workloads]
+    unique = {name for name in names if names.count(name) == 1}
+    used = set(unique)
+    keys = []
+    for obj, name in zip(workloads, names):
+        key = name
+        if name not in unique:
+            key = base = f"{name}-{obj['kind'].lower()}"
+            number = 2
+            while key in used:
+                key, number = f"{base}-{number}", number + 1
+            used.add(key)
+        keys.append(key)
+    return keys
 
 
 def _values_yaml(name: str, source: str, values: dict, kinds: dict) -> str:
@@ -272,14 +291,33 @@ def _kustomize_images(objects: list[dict]) -> list[dict]:
                 continue
             uses.setdefault(image["repository"], set()).add((image["tag"], image["digest"]))
     entries = []
+    references = {container["image"] for obj in objects for container in _all_containers(obj)
+                  if isinstance(container.get("image"), str)}
     for repository, seen in uses.items():
         if len(seen) != 1 or None in seen:
             continue
         tag, digest = next(iter(seen))
         if tag and digest or not (tag or digest):  # kustomize would drop the tag, or has nothing to set
             continue
-        entries.append({"name": repository, **({"newTag": tag} if tag else {"digest": digest})})
+        entries.append({"name": _image_name(repository, references),
+                        **({"newTag": tag} if tag else {"digest": digest})})
     return entries
+
+
+def _image_name(repository: str, references: set[str]) -> str:
+    """The `images[].name` that matches exactly this repository. kustomize reads the name as a
+    regular expression (`^NAME(@sha256)?(:tag)?$`), so `registry.local/app` would also match
+    `registry-local/app`: where another image would match, the name is escaped."""
+    def matches(name: str) -> set[str]:
+        return {ref for ref in references if re.fullmatch(f"{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?", ref)}
+
+    own = {ref for ref in references if (parse_image(ref) or {}).get("repository") == repository}
+    try:
+        if matches(repository) <= own:
+            return repository
+    except re.error:  # not a valid expression at all: escape it
+        pass
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", repository)
 
 
 def _kustomize_replicas(objects: list[dict]) -> list[dict]:

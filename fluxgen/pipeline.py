@@ -1,66 +1,90 @@
-"""The steps of `render` in order: read the spec, build the Flux objects, package manifests."""
+"""The steps of `render` in order: read the spec, ask the cluster, build the Flux objects,
+package manifests."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from fluxgen.resources import app_folder, build
-from fluxgen.spec import load_spec
+from fluxgen.errors import ClusterError, Problem, SpecError
+from fluxgen.resources import Placed, app_folder, build
+from fluxgen.sources import ClusterSource, Source
+from fluxgen.spec import Spec, load_spec
 
 
-def render(spec_file: str, cluster: dict | None = None) -> dict:
-    """Everything `render` produces: {resources: [(folder, object)], packages: {app name: {folder,
-    files: {path under the output folder: text}}}, warnings: [text], notes: [text]}.
+@dataclass(frozen=True)
+class Package:
+    """The chart or overlay built from an app's `package:` folder."""
 
-    With `cluster` ({context, kubeconfig, request_timeout}), sources the cluster already has
-    are reused instead of generated."""
+    folder: str  # its place in the output folder
+    files: dict[str, str]  # path under the output folder -> text
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Everything `render` produces."""
+
+    objects: list[Placed]
+    packages: dict[str, Package]  # by app name
+    warnings: list[Problem]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class ClusterFlags:
+    """How to reach the cluster for --reuse-existing (kubectl's own flags)."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    request_timeout: str | None = None
+
+
+def render(spec_file: str, cluster: ClusterFlags | None = None) -> Rendered:
+    """Read the spec and build its objects; with `cluster`, reuse the sources it already has."""
     spec = load_spec(spec_file)
-    packages, warnings = _packages(spec) if any("package" in app for app in spec["apps"]) else ({}, [])
-    warnings = spec["warnings"] + warnings
-    existing: list[dict] = []
+    packages, warnings = _packages(spec) if any("package" in app for app in spec.apps) else ({}, [])
+    existing: list[ClusterSource] = []
+    notes = []
     if cluster is not None:
         from fluxgen.cluster import existing_sources
 
-        existing, found_warnings = existing_sources(**cluster)
-        warnings += found_warnings
-    built = build(spec["apps"], existing=existing)
-    if built["clashes"]:
-        from fluxgen.errors import ClusterError
-
-        raise ClusterError("\n".join(_clash(source, names) for source, names in built["clashes"]))
-    notes = [_reuse_note(source, names, spec["apps"]) for source, names in built["reused"]]
-    return {"resources": built["resources"], "packages": packages, "warnings": warnings, "notes": notes}
+        existing, notes = existing_sources(cluster.context, cluster.kubeconfig, cluster.request_timeout)
+        notes = [f"warning: {note}" for note in notes]
+    built = build(spec.apps, existing=existing)
+    if built.clashes:
+        raise ClusterError("\n".join(_clash(source, names) for source, names in built.clashes))
+    notes += [_reuse_note(source, names, spec.apps) for source, names in built.reused]
+    return Rendered(built.objects, packages, spec.warnings + warnings, notes)
 
 
-def _clash(source: dict, names: list[str]) -> str:
-    field = "git.name" if source["kind"] == "GitRepository" else "chart.repositoryName"
-    return (f"the cluster already has a different {source['kind']} {source['namespace']}/{source['name']} "
+def _clash(source: Source, names: list[str]) -> str:
+    field = "git.name" if source.kind == "GitRepository" else "chart.repositoryName"
+    return (f"the cluster already has a different {source.kind} {source.namespace}/{source.name} "
             f"(another URL, ref or options), and rendering it would replace that one: give {', '.join(names)} "
             f"another {field}, or match that source to reuse it")
 
 
-def _reuse_note(source: dict, names: list[str], apps: list[dict]) -> str:
-    note = f"reused {source['kind']} {source['namespace']}/{source['name']} for {', '.join(names)}"
-    elsewhere = sorted({app["namespace"] for app in apps if app["name"] in names} - {source["namespace"]})
+def _reuse_note(source: Source, names: list[str], apps: list[dict]) -> str:
+    note = f"reused {source.kind} {source.namespace}/{source.name} for {', '.join(names)}"
+    elsewhere = sorted({app["namespace"] for app in apps if app["name"] in names} - {source.namespace})
     if elsewhere:
         note += (f" (from namespace {', '.join(elsewhere)}: sourceRef.namespace is set; clusters that forbid "
                  "cross-namespace references will refuse it)")
     return note
 
 
-def _packages(spec: dict) -> tuple[dict, list]:
+def _packages(spec: Spec) -> tuple[dict[str, Package], list[Problem]]:
     """The chart or overlay of every app with `package:`, and warnings about what went in."""
-    from fluxgen.errors import SpecError  # only specs with packages load these
-    from fluxgen.manifests import read_manifests
+    from fluxgen.manifests import read_manifests  # only specs with packages load these
     from fluxgen.package import helm_chart, overlay, secrets_in
 
     packages, warnings, problems = {}, [], []
     read: dict[Path, list | None] = {}  # apps may package the same folder: read and report it once
-    for app in spec["apps"]:
+    for app in spec.apps:
         if "package" not in app:
             continue
-        source = Path(spec["base"]) / app["package"]
+        source = spec.base / app["package"]
         if source not in read:
             try:
-                read[source] = [item["object"] for item in read_manifests(source, str(source))]
+                read[source] = [item.obj for item in read_manifests(source, str(source))]
             except SpecError as err:
                 problems += err.problems
                 read[source] = None
@@ -69,10 +93,11 @@ def _packages(spec: dict) -> tuple[dict, list]:
             continue
         files = helm_chart(app["name"], app["package"], objects) if "chart" in app else overlay(objects)
         folder = app_folder(app)
-        packages[app["name"]] = {"folder": folder, "files": {path if folder == "." else f"{folder}/{path}": text
-                                                             for path, text in files.items()}}
-        warnings += [f"{source}: {secret} holds data and is packaged as it is; secrets do not belong in "
-                     "Git unencrypted (encrypt it with SOPS, or use valuesFrom or an external secret store)"
+        packages[app["name"]] = Package(folder, {path if folder == "." else f"{folder}/{path}": text
+                                                 for path, text in files.items()})
+        warnings += [Problem(str(source), 0, "", f"{secret} holds data and is packaged as it is; secrets do not "
+                                                 "belong in Git unencrypted (encrypt it with SOPS, or use valuesFrom "
+                                                 "or an external secret store)")
                      for secret in secrets_in(objects)]
     if problems:
         raise SpecError(problems)

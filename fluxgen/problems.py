@@ -1,29 +1,34 @@
-"""Problems a person can act on: `file:line: field.path: message`, sorted by line.
+"""Problems a person can act on: cerberus' error tree turned into Problems at the right line.
 
-Turns cerberus' error tree into such lines and knows the line of every field (document.py
-recorded them). Pure: no I/O.
+Knows the line of every field (document.py recorded them) and how to say each cerberus rule
+in words. Pure: no I/O.
 """
 
-import re
 from typing import Any
 
 from fluxgen.document import format_path
+from fluxgen.errors import Problem
 from fluxgen.schema import HINTS, SCHEMA
 
 
 class Where:
-    """Turns a field path into `file:line: path` using the lines the document recorded."""
+    """Makes Problems for field paths, at the lines the document recorded."""
 
     def __init__(self, name: str, lines: dict):
         self.name, self.lines = name, lines
 
-    def __call__(self, path: tuple, origin: tuple | None = None) -> str:
-        """`path` names the field; the line is where it was written: at `path` itself, else at
-        `origin` (e.g. the defaults: key it was merged from), else at the nearest parent of `path`."""
+    def __call__(self, path: tuple, message: str, origin: tuple | None = None) -> Problem:
+        """A problem with the field `path`, at the line where it was written: at `path` itself, else
+        at `origin` (e.g. the defaults: key it was merged from), else at the nearest parent."""
         for candidate in (path, origin, *(path[:cut] for cut in range(len(path) - 1, -1, -1))):
             if candidate is not None and candidate in self.lines:
-                return f"{self.name}:{self.lines[candidate]}: {format_path(path) or 'spec'}"
-        return f"{self.name}: {format_path(path)}"
+                return Problem(self.name, self.lines[candidate], format_path(path) or "spec", message)
+        return Problem(self.name, 0, format_path(path), message)
+
+
+def article(kind: str) -> str:
+    """`an OCIRepository`, `a HelmRepository`: the word with its article, as it is spoken."""
+    return f"{'an' if kind[:1] in 'AEIOU' else 'a'} {kind}"
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -116,15 +121,7 @@ def _schema_at(schema: dict, schema_path: tuple):
     return node
 
 
-def report(name: str, lines: dict, errors) -> list[str]:
-    """cerberus' errors for the file `name` as sorted problem lines."""
+def report(name: str, lines: dict, errors) -> list[Problem]:
+    """cerberus' errors for the file `name` as Problems."""
     where = Where(name, lines)
-    return by_line([f"{where(path)}: {message}" for path, message in messages(errors, written=lines)])
-
-
-def by_line(problems: list[str]) -> list[str]:
-    """Order problems by line, as an editor would list them."""
-    def key(problem: str):
-        match = re.match(r"^.*?:(\d+): ", problem)
-        return (int(match[1]) if match else 0, problem)
-    return sorted(dict.fromkeys(problems), key=key)
+    return [where(path, message) for path, message in messages(errors, written=lines)]

@@ -4,10 +4,11 @@ Pure: no disk, no network, no printing. Every apiVersion lives in API_VERSIONS.
 """
 
 import posixpath
+from dataclasses import dataclass
 
 from fluxgen.flux_schema import CHART_SPEC
 from fluxgen.schema import FLUX_OPTIONS
-from fluxgen.sources import OCI_HELM_LAYER, in_git, kind_of, plan_sources
+from fluxgen.sources import OCI_HELM_LAYER, ClusterSource, Source, in_git, kind_of, plan_sources
 
 API_VERSIONS = {
     "HelmRepository": "source.toolkit.fluxcd.io/v1",
@@ -41,16 +42,34 @@ def merge_options(spec: dict, options: dict) -> dict:
     return result
 
 
-def source_object(source: dict) -> dict:
+@dataclass(frozen=True)
+class Placed:
+    """A Flux object and the folder --output-dir writes it into."""
+
+    folder: str
+    obj: dict
+
+
+@dataclass(frozen=True)
+class Built:
+    """The objects a spec renders to, and which sources were reused from the cluster or clash
+    with it (each with the names of the apps that use it)."""
+
+    objects: list[Placed]
+    reused: list[tuple[Source, list[str]]]
+    clashes: list[tuple[Source, list[str]]]
+
+
+def source_object(source: Source) -> dict:
     """HelmRepository, OCIRepository or GitRepository for a planned source."""
-    kind = source["kind"]
-    spec = {"interval": SOURCE_INTERVALS[kind], "url": source["url"]}
+    kind = source.kind
+    spec = {"interval": SOURCE_INTERVALS[kind], "url": source.url}
     if kind == "GitRepository":
-        spec["ref"] = dict(source["ref"])  # always explicit: Flux would fall back to `master`
+        spec["ref"] = dict(source.ref)  # always explicit: Flux would fall back to `master`
     if kind == "OCIRepository":
-        spec["ref"] = dict(source["ref"])
+        spec["ref"] = dict(source.ref)
         spec["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
-    return flux_object(kind, source["name"], source["namespace"], merge_options(spec, source.get("options", {})))
+    return flux_object(kind, str(source.name), source.namespace, merge_options(spec, source.options))
 
 
 def _options(app: dict) -> dict:
@@ -65,9 +84,9 @@ def repo_path(path: str) -> str:
     return "./" if clean == "." else f"./{clean}"
 
 
-def _source_ref(source: dict, app: dict) -> dict:
-    return xdict(kind=source["kind"], name=source["name"],
-                 namespace=source["namespace"] if source["namespace"] != app["namespace"] else None)
+def _source_ref(source: Source, app: dict) -> dict:
+    return xdict(kind=source.kind, name=source.name,
+                 namespace=source.namespace if source.namespace != app["namespace"] else None)
 
 
 def _depends_on(app: dict, apps_by_name: dict) -> list | None:
@@ -84,14 +103,14 @@ def _depends_on(app: dict, apps_by_name: dict) -> list | None:
     return result
 
 
-def helm_release(app: dict, source: dict, apps_by_name: dict) -> dict:
+def helm_release(app: dict, source: Source, apps_by_name: dict) -> dict:
     """HelmRelease for a chart app."""
     target = app["targetNamespace"]
     chart = app["chart"]
     spec_options = {key: value for key, value in chart.items() if key in CHART_SPEC and key != "metadata"}
-    if source["kind"] == "OCIRepository":
+    if source.kind == "OCIRepository":
         chart_fields = {"chartRef": _source_ref(source, app)}
-    elif source["kind"] == "GitRepository":
+    elif source.kind == "GitRepository":
         chart_fields = {"chart": xdict(metadata=chart.get("metadata"), spec={
             "chart": repo_path(chart["path"]), "reconcileStrategy": "Revision", "sourceRef": _source_ref(source, app),
             **spec_options})}
@@ -112,7 +131,7 @@ def helm_release(app: dict, source: dict, apps_by_name: dict) -> dict:
     return flux_object("HelmRelease", app["name"], app["namespace"], merge_options(spec, _options(app)))
 
 
-def kustomization(app: dict, source: dict, apps_by_name: dict) -> dict:
+def kustomization(app: dict, source: Source, apps_by_name: dict) -> dict:
     """Kustomization for a kustomize app kept in Git."""
     spec = xdict(
         interval=app["interval"],
@@ -133,15 +152,9 @@ def app_folder(app: dict) -> str:
     return app["name"]
 
 
-def build_resources(apps: list[dict]) -> list[tuple[str, dict]]:
-    """Every object the spec needs, as (folder, object): sources first, then the apps in spec order."""
-    return build(apps)["resources"]
-
-
-def build(apps: list[dict], existing: list[dict] = ()) -> dict:
-    """{resources: [(folder, object)], reused / clashes: [(source, [app names])]}: the objects the
-    spec needs, minus the sources the cluster already has (`existing`), which are referenced;
-    clashes are explicitly named sources whose name the cluster gives to a different source."""
+def build(apps: list[dict], existing: list[ClusterSource] = []) -> Built:
+    """The objects the spec needs, sources first, then the apps in the order written; the sources
+    the cluster already has (`existing`) are referenced, not generated."""
     sources, app_sources = plan_sources(apps, existing)
     folders: dict[int, str] = {}
     users: dict[int, list[str]] = {}
@@ -150,9 +163,8 @@ def build(apps: list[dict], existing: list[dict] = ()) -> dict:
         users.setdefault(id(source), []).append(app["name"])
     apps_by_name = {app["name"]: app for app in apps}
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [(folders[id(source)], source_object(source)) for source in sources if not source.get("existing")]
+    result = [Placed(folders[id(source)], source_object(source)) for source in sources if not source.existing]
     for app, source in zip(apps, app_sources):
-        result.append((app_folder(app), builders[kind_of(app)](app, source, apps_by_name)))
-    reused = [(source, users[id(source)]) for source in sources if source.get("existing")]
-    clashes = [(source, users[id(source)]) for source in sources if source.get("clash")]
-    return {"resources": result, "reused": reused, "clashes": clashes}
+        result.append(Placed(app_folder(app), builders[kind_of(app)](app, source, apps_by_name)))
+    return Built(result, [(source, users[id(source)]) for source in sources if source.existing],
+                 [(source, users[id(source)]) for source in sources if source.clash])

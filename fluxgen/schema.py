@@ -31,8 +31,19 @@ def _unparsable(value: str) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(field, value, error):
+    """Names, versions and paths are one line of text: a newline or NUL is a mistake."""
+    if _CONTROL.search(value):
+        error(field, f"must be one line of text without control characters, not {value!r}")
+
+
 def git_url(field, value, error):
     """Flux takes https://, http:// and ssh:// only; say how to write an scp-style address."""
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        return error(field, "must not contain spaces or control characters")
     if _unparsable(value):
         return error(field, _unparsable(value))
     scp = _SCP_URL.match(value)
@@ -45,7 +56,9 @@ def git_url(field, value, error):
 
 def chart_url(field, value, error):
     """A Helm repository or an OCI registry path, without a tag or digest."""
-    if _unparsable(value):
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        error(field, "must not contain spaces or control characters")
+    elif _unparsable(value):
         error(field, _unparsable(value))
     elif not re.match(r"^(http|https|oci)://[^/\s]+", value):
         error(field, "must start with https://, http:// or oci://")
@@ -55,11 +68,24 @@ def chart_url(field, value, error):
 
 def repo_path(field, value, error):
     """A path inside the Git repository: not absolute, never climbing out with `..`."""
-    if value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
+    if _CONTROL.search(value):
+        error(field, f"must be one line of text without control characters, not {value!r}")
+    elif value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
         error(field, "must be a path inside the Git repository (no leading '/', no '..' out of it)")
 
 
+def local_path(field, value, error):
+    """A file or folder beside the spec: relative to it, never climbing out with `..`, so a spec
+    from a pull request cannot read ~/.kube/config into a HelmRelease."""
+    if _CONTROL.search(value):
+        error(field, f"must be one line of text without control characters, not {value!r}")
+    elif value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
+        error(field, "must be a path inside the spec's folder (no leading '/', no '..' out of it)")
+
+
 def _text(description: str, **rules) -> dict:
+    if "regex" not in rules and "check_with" not in rules:
+        rules["check_with"] = one_line
     return {"type": "string", "coerce": as_text, "empty": False, "meta": {"description": description}, **rules}
 
 
@@ -159,9 +185,10 @@ APP = SHARED | {
     "releaseName": _text("Helm release name (default: the app's name); at most 53 characters",
                          maxlength=53),
     "values": {"type": "dict", "meta": {"description": "Helm values, emitted under spec.values"}},
-    "valuesFiles": {"type": "list", "schema": _text("local YAML file, relative to the spec file"),
+    "valuesFiles": {"type": "list", "schema": _text("local YAML file, relative to the spec file",
+                                                    check_with=local_path),
                     "meta": {"description": "local values files, deep-merged in order, then values on top"}},
-    "package": _text("local folder of plain manifests to build the chart or overlay from"),
+    "package": _text("local folder of plain manifests to build the chart or overlay from", check_with=local_path),
 }
 
 # Keys only one kind of app may carry (fluxgen's own chart keys included).

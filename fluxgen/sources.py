@@ -1,12 +1,12 @@
 """Which Flux sources the apps need, how they are shared and what they are called.
 
-Pure functions on the normalized apps of spec.py. A source is a plain dict:
-{kind, namespace, name, url, ref, options}. Apps with the same kind, namespace, normalized URL,
+Pure functions on the normalized apps of spec.py. Apps with the same kind, namespace, normalized URL,
 (for Git and OCI) ref and options share one source. Names come from the URL, deterministically; a derived
 name already taken by a different source gets a suffix from a hash of that source.
 """
 
 import re
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from fluxgen.schema import GIT_REFS, SOURCE_OPTIONS
@@ -50,24 +50,47 @@ def normalize_url(url: str, kind: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
 
 
-def source_request(app: dict) -> dict:
-    """The source an app needs, before naming:
-    {kind, namespace, url, ref, options (Flux spec fields), name (explicit or None)}."""
+@dataclass(frozen=True)
+class Source:
+    """A Flux source the apps need. `name` is None until plan_sources names it; `existing`: the
+    cluster has it, so it is referenced, not generated; `clash`: its explicit name is taken in
+    the cluster by a different source."""
+
+    kind: str
+    namespace: str
+    url: str
+    ref: dict
+    options: dict
+    name: str | None = None
+    existing: bool = False
+    clash: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterSource:
+    """A source the cluster already has, as kubectl listed it."""
+
+    kind: str
+    namespace: str
+    name: str
+    spec: dict
+
+
+def source_request(app: dict) -> Source:
+    """The source an app needs, before naming (name: the explicit name, or None)."""
     namespace = app["namespace"]
     if in_git(app):
         git = app["git"]
         ref = {key: git[key] for key in GIT_REFS if key in git}
         options = {key: value for key, value in git.items() if key in SOURCE_OPTIONS["GitRepository"]}
-        return {"kind": "GitRepository", "namespace": namespace, "url": git["url"], "ref": ref,
-                "options": options, "name": git.get("name")}
+        return Source("GitRepository", namespace, git["url"], ref, options, git.get("name"))
     chart = app["chart"]
     options = chart.get("source", {})
     if chart_source_kind(app) == "OCIRepository":
         url = chart["repository"].rstrip("/") + "/" + chart["name"]
-        return {"kind": "OCIRepository", "namespace": namespace, "url": url, "ref": oci_ref(chart.get("version")),
-                "options": options, "name": chart.get("repositoryName")}
-    return {"kind": "HelmRepository", "namespace": namespace, "url": chart["repository"], "ref": {},
-            "options": options, "name": chart.get("repositoryName")}
+        return Source("OCIRepository", namespace, url, oci_ref(chart.get("version")), options,
+                      chart.get("repositoryName"))
+    return Source("HelmRepository", namespace, chart["repository"], {}, options, chart.get("repositoryName"))
 
 
 def oci_ref(version: str | None) -> dict:
@@ -79,11 +102,10 @@ def oci_ref(version: str | None) -> dict:
     return {"semver": version}
 
 
-def identity(source: dict) -> tuple:
+def identity(source: Source) -> tuple:
     """What makes two sources the same object: apps that ask for other options get another source."""
-    ref = tuple(sorted(source["ref"].items()))
-    return (source["kind"], source["namespace"], normalize_url(source["url"], source["kind"]), ref,
-            _frozen(source.get("options", {})))
+    ref = tuple(sorted(source.ref.items()))
+    return (source.kind, source.namespace, normalize_url(source.url, source.kind), ref, _frozen(source.options))
 
 
 def _frozen(value):
@@ -95,72 +117,72 @@ def _frozen(value):
     return value
 
 
-def plan_sources(apps: list[dict], existing: list[dict] = ()) -> tuple[list[dict], list[dict]]:
-    """Return (unique sources in order of first use, the source of each app).
+def plan_sources(apps: list[dict], existing: list[ClusterSource] = []) -> tuple[list[Source], list[Source]]:
+    """(unique sources in order of first use, the source of each app), every one named.
 
-    `existing` holds the sources a cluster already has ({kind, namespace, name, spec}): a
-    matching one is reused (marked `existing`) instead of generated, and their names are taken.
-    Call name_conflicts first: explicit names are used as given.
+    A source that matches one in `existing` (what the cluster has) is reused instead of generated,
+    and the cluster's names are taken. Call name_conflicts first: explicit names are used as given.
     """
-    unique: dict[tuple, dict] = {}
-    used = []
+    unique: dict[tuple, Source] = {}
+    keys = []
     for app in apps:
         request = source_request(app)
-        shared = unique.setdefault(identity(request), request)
-        shared["name"] = shared["name"] or request["name"]
-        used.append(shared)
-    sources = list(unique.values())
+        key = identity(request)
+        first = unique.setdefault(key, request)
+        if first.name is None and request.name:
+            unique[key] = replace(first, name=request.name)
+        keys.append(key)
     index = _index(existing)
-    for source in sources:
+    in_cluster = {(e.kind, e.namespace, e.name) for e in existing}
+    for key, source in unique.items():
         match = find_existing(source, index)
         if match:
-            source.update(name=match["name"], namespace=match["namespace"], existing=True)
-    in_cluster = {(e["kind"], e["namespace"], e["name"]) for e in existing}
-    for source in sources:  # an explicit name the cluster gives to another source: applying would replace it
-        if source["name"] and not source.get("existing"):
-            source["clash"] = (source["kind"], source["namespace"], source["name"]) in in_cluster
-    taken = {(s["kind"], s["namespace"], s["name"]) for s in sources if s["name"]} | in_cluster
-    for source in sources:
-        if source["name"] is None:
-            source["name"] = _free_name(source, derive_name(source["url"], source["kind"]), taken)
-            taken.add((source["kind"], source["namespace"], source["name"]))
-    return sources, used
+            unique[key] = replace(source, name=match.name, namespace=match.namespace, existing=True)
+        elif source.name:  # an explicit name the cluster gives to another source: applying would replace it
+            unique[key] = replace(source, clash=(source.kind, source.namespace, source.name) in in_cluster)
+    taken = {(s.kind, s.namespace, s.name) for s in unique.values() if s.name} | in_cluster
+    for key, source in unique.items():
+        if source.name is None:
+            name = _free_name(source, derive_name(source.url, source.kind), taken)
+            unique[key] = replace(source, name=name)
+            taken.add((source.kind, source.namespace, name))
+    return list(unique.values()), [unique[key] for key in keys]
 
 
-def _index(existing: list[dict]) -> dict[tuple, list[dict]]:
+def _index(existing: list[ClusterSource]) -> dict[tuple, list[ClusterSource]]:
     """Existing sources by (kind, normalized URL), each list in a fixed order."""
-    index: dict[tuple, list[dict]] = {}
+    index: dict[tuple, list[ClusterSource]] = {}
     for source in existing:
-        url = source["spec"].get("url")
+        url = source.spec.get("url")
         try:
-            key = (source["kind"], normalize_url(url, source["kind"]))
+            key = (source.kind, normalize_url(url, source.kind))
         except (AttributeError, ValueError):  # no URL, or one nobody can read: nothing to match
             continue
         index.setdefault(key, []).append(source)
     for candidates in index.values():
-        candidates.sort(key=lambda s: (s["namespace"], s["name"]))
+        candidates.sort(key=lambda s: (s.namespace, s.name))
     return index
 
 
-def find_existing(source: dict, index: dict[tuple, list[dict]]) -> dict | None:
+def find_existing(source: Source, index: dict[tuple, list[ClusterSource]]) -> ClusterSource | None:
     """The existing source to reuse for `source`: same URL, same ref (Git, OCI), same type (Helm),
     every option the app asked for already set; in the app's own namespace if there is one.
     With an explicit name, only the source of that name and namespace."""
-    candidates = index.get((source["kind"], normalize_url(source["url"], source["kind"])), [])
-    wanted = dict(source.get("options", {}))
-    if source["kind"] == "OCIRepository":
+    candidates = index.get((source.kind, normalize_url(source.url, source.kind)), [])
+    wanted = dict(source.options)
+    if source.kind == "OCIRepository":
         wanted["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
-    matches = [c for c in candidates if _same_source(source, c["spec"], wanted)]
-    if source["name"]:
-        matches = [c for c in matches if (c["namespace"], c["name"]) == (source["namespace"], source["name"])]
-    matches.sort(key=lambda c: c["namespace"] != source["namespace"])  # stable: keeps the fixed order otherwise
+    matches = [c for c in candidates if _same_source(source, c.spec, wanted)]
+    if source.name:
+        matches = [c for c in matches if (c.namespace, c.name) == (source.namespace, source.name)]
+    matches.sort(key=lambda c: c.namespace != source.namespace)  # stable: keeps the fixed order otherwise
     return matches[0] if matches else None
 
 
-def _same_source(source: dict, spec: dict, wanted: dict) -> bool:
-    if source["kind"] == "HelmRepository" and spec.get("type", "default") != wanted.get("type", "default"):
+def _same_source(source: Source, spec: dict, wanted: dict) -> bool:
+    if source.kind == "HelmRepository" and spec.get("type", "default") != wanted.get("type", "default"):
         return False
-    if source["kind"] != "HelmRepository" and spec.get("ref") != source["ref"]:
+    if source.kind != "HelmRepository" and spec.get("ref") != source.ref:
         return False
     return all(spec.get(key) == value for key, value in wanted.items())
 
@@ -172,11 +194,11 @@ def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
     conflicts = []
     for index, app in enumerate(apps):
         request = source_request(app)
-        if not request["name"]:
+        if not request.name:
             continue
-        kind, name, ident = request["kind"], request["name"], identity(request)
+        kind, name, ident = request.kind, request.name, identity(request)
         field = ("git", "name") if kind == "GitRepository" else ("chart", "repositoryName")
-        key = (kind, request["namespace"], name)
+        key = (kind, request.namespace, name)
         if ident in named and named[ident][0] != name:
             conflicts.append((index, field, f"this {kind} is already named {named[ident][0]!r} "
                                             f"by apps[{named[ident][1]}]"))
@@ -188,15 +210,19 @@ def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
     return conflicts
 
 
-def _free_name(source: dict, name: str, taken: set) -> str:
-    if (source["kind"], source["namespace"], name) not in taken:
+def _free_name(source: Source, name: str, taken: set) -> str:
+    """`name`, or when it is taken, `name-HASH` from a hash of the source (hashed again until free)."""
+    if (source.kind, source.namespace, name) not in taken:
         return name
     import hashlib  # loading OpenSSL costs start-up time; most specs never need a suffix
 
     key = identity(source)
-    key = key if key[-1] else key[:-1]  # sources without options keep the names of fluxgen 0.1
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()
-    return f"{name[:56].rstrip('-')}-{digest[:6]}"
+    seed = repr(key if key[-1] else key[:-1])  # sources without options keep the names of fluxgen 0.1
+    while True:
+        seed = hashlib.sha256(seed.encode()).hexdigest()
+        candidate = f"{name[:56].rstrip('-')}-{seed[:6]}"
+        if (source.kind, source.namespace, candidate) not in taken:
+            return candidate
 
 
 def derive_name(url: str, kind: str) -> str:

@@ -15,6 +15,20 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("FLUXGEN_HYPOTHESIS", "gate"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def rendered(apps: list[dict]) -> list[dict]:
+    """The Flux objects merged apps render to, in order."""
+    from fluxgen.resources import build
+
+    return [placed.obj for placed in build(apps).objects]
+
+
+def lines(problems) -> list[str]:
+    """Problems as the command prints them."""
+    from fluxgen.cli import format_problem
+
+    return [format_problem(problem) for problem in problems]
 TOOLS = ROOT / ".tools" / "bin"
 SCRIPTS = Path(sys.executable).parent  # where pip put the kubectl-fluxgen entry point
 

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from conftest import lines
 from fluxgen.document import load
 from fluxgen.errors import SpecError
 from fluxgen.document import decode
@@ -13,7 +14,7 @@ from fluxgen.document import decode
 def error(text: str) -> str:
     with pytest.raises(SpecError) as caught:
         load(text, "f.yaml")
-    return str(caught.value)
+    return "\n".join(lines(caught.value.problems))
 
 
 def test_lines_are_recorded_for_keys_and_items():
@@ -59,8 +60,9 @@ def test_yaml_problems_name_the_line(text, message):
 
 def test_byte_order_mark_is_accepted_and_bad_bytes_are_named():
     assert decode(b"\xef\xbb\xbfapps: []\n", "f.yaml") == "apps: []\n"
-    with pytest.raises(SpecError, match=r"^f.yaml:2: not UTF-8 text \(byte 0xff at offset 8\)$"):
+    with pytest.raises(SpecError) as caught:
         decode(b"a: 1\nb: \xff\n", "f.yaml")
+    assert lines(caught.value.problems) == ["f.yaml:2: not UTF-8 text (byte 0xff at offset 8)"]
 
 
 def test_nul_bytes_are_refused():

@@ -20,7 +20,8 @@ from fluxgen import document
 from fluxgen.editor_schema import json_schema
 from fluxgen.errors import SpecError
 from fluxgen.output import dump_all
-from fluxgen.spec import _validator
+from fluxgen.schema import SCHEMA as SCHEMA_RULES
+from fluxgen.validator import validator_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json_schema()
@@ -36,7 +37,7 @@ def verdicts(text: str) -> tuple[bool, bool] | None:
         return None
     if not isinstance(data, dict):
         return None
-    return _validator().validate(data), VALIDATOR.is_valid(data)
+    return validator_for("spec", SCHEMA_RULES).validate(data), VALIDATOR.is_valid(data)
 
 
 def test_the_command_prints_a_valid_draft_2020_12_schema(kube_env):

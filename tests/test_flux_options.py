@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crds
+from conftest import lines, rendered
 from fluxgen import flux_schema
 from fluxgen.errors import SpecError
-from fluxgen.resources import build_resources
 from fluxgen.resources import merge_options
 from fluxgen.schema import APP, CHART, GIT
 from fluxgen.spec import parse_spec
@@ -38,13 +38,13 @@ BASES = {  # one app per kind of object; {option} is where the option under test
 
 def objects(text: str) -> dict[str, dict]:
     spec = parse_spec(text, "fluxgen.yaml", Path("."))
-    return {doc["kind"]: doc for _, doc in build_resources(spec["apps"])}
+    return {doc["kind"]: doc for doc in rendered(spec.apps)}
 
 
 def refusal(text: str) -> list[str]:
     with pytest.raises(SpecError) as caught:
         parse_spec(text, "fluxgen.yaml", Path("."))
-    return caught.value.problems
+    return lines(caught.value.problems)
 
 
 def is_within(small, big) -> bool:
@@ -81,11 +81,11 @@ REAL_WORLD = ["flux2-kustomize-helm-example", "flux2-monitoring-example"]
 @pytest.mark.parametrize("name", REAL_WORLD)
 def test_real_world_configurations_render_to_the_maintainers_objects(name):
     spec = parse_spec((ROOT / f"examples/{name}/fluxgen.yaml").read_text(), "fluxgen.yaml", Path("."))
-    rendered = {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d for _, d in build_resources(spec["apps"])}
+    ours_by_key = {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d for d in rendered(spec.apps)}
     upstream = [d for d in yaml.safe_load_all((Path(__file__).parent / f"real-world/{name}.yaml").read_text()) if d]
-    assert sorted(rendered) == sorted((d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]) for d in upstream)
+    assert sorted(ours_by_key) == sorted((d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]) for d in upstream)
     for theirs in upstream:
-        ours = rendered[(theirs["kind"], theirs["metadata"]["namespace"], theirs["metadata"]["name"])]
+        ours = ours_by_key[(theirs["kind"], theirs["metadata"]["namespace"], theirs["metadata"]["name"])]
         assert is_within(theirs, ours), theirs["metadata"]["name"]  # nothing lost, nothing changed
         added = {p for p in _paths(ours["spec"]) if not _has(theirs["spec"], p)}
         assert {(ours["kind"], p) for p in added} <= ADDED_BY_FLUXGEN, added
@@ -210,7 +210,7 @@ def test_apps_asking_for_other_source_options_get_their_own_source():
           - {name: b, chart: {repository: https://charts.example.com, name: b}}
           - {name: c, chart: {repository: https://charts.example.com, name: c, source: {secretRef: {name: auth}}}}
     """), "fluxgen.yaml", Path("."))
-    sources = [doc for _, doc in build_resources(found["apps"]) if doc["kind"] == "HelmRepository"]
+    sources = [doc for doc in rendered(found.apps) if doc["kind"] == "HelmRepository"]
     assert [(s["metadata"]["name"], s["spec"].get("secretRef")) for s in sources] == [
         ("example", None), ("example-" + sources[1]["metadata"]["name"][-6:], {"name": "auth"})]
 
@@ -308,8 +308,8 @@ def test_what_flux_would_silently_ignore_is_refused_too():  # the CRDs accept th
     assert refusal(BASES["HelmRepository"].format(option="provider: aws")) == [
         "fluxgen.yaml:3: apps[0].chart.source.provider: applies to OCI Helm repositories only (chart.source.type: oci)"]
     assert refusal(BASES["OCIRepository"].format(option="passCredentials: true")) == [
-        "fluxgen.yaml:3: apps[0].chart.source.passCredentials: is not a OCIRepository field (only an HelmRepository "
-        "has it), and chart.repository makes this source a OCIRepository"]
+        "fluxgen.yaml:3: apps[0].chart.source.passCredentials: is not an OCIRepository field (only a HelmRepository "
+        "has it), and chart.repository makes this source an OCIRepository"]
 
 
 def test_rules_that_span_fields_hold_after_merging_defaults():
@@ -379,9 +379,9 @@ def test_every_option_the_schema_accepts_renders_to_objects_the_crds_accept(kind
     try:
         spec = parse_spec(yaml.safe_dump({"apps": [app]}), "fluxgen.yaml", Path("."))
     except SpecError as err:
-        assert all(line.startswith("fluxgen.yaml:") for line in err.problems)
+        assert all(line.startswith("fluxgen.yaml:") for line in lines(err.problems))
         return
-    for _, obj in build_resources(spec["apps"]):
+    for obj in rendered(spec.apps):
         assert crds.problems(obj) == [], obj
         mine = options if obj["kind"] == kind else source
         assert is_within(mine, obj["spec"])

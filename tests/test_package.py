@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from fluxgen.output import dump_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -232,7 +234,8 @@ def test_package_folders_must_exist_and_charts_must_live_in_git(tmp_path, kube_e
         "fluxgen.yaml:3: apps[0].package: missing is not a folder of manifests",
         "fluxgen.yaml:4: apps[1].package: builds a chart kept in Git; give chart.path (where the chart goes in the "
         "Git repository) instead of chart.repository",
-        "fluxgen.yaml:6: apps[3].package: apps[2] packages into apps/c already; give this app another path",
+        "fluxgen.yaml:6: apps[3].package: apps[2] packages into apps/c already, and this app's apps/c would overlap "
+        "it; give this app another path",
     ]
 
 
@@ -285,7 +288,8 @@ manifest_sets = st.lists(st.one_of(config_map, deployment, cron_job), min_size=1
 def test_generated_manifests_round_trip_through_helm_and_kustomize(objects, tmp_path_factory, kube_env):
     root = tmp_path_factory.mktemp("generated")
     (root / "manifests").mkdir()
-    (root / "manifests/all.yaml").write_text(yaml.safe_dump_all(objects, allow_unicode=True))
+    # written as kubectl reads it: PyYAML's safe_dump would leave `name: y` plain, which Go reads as true
+    (root / "manifests/all.yaml").write_text(dump_all(objects))
     (root / "fluxgen.yaml").write_text(SPEC)
     result = fluxgen(kube_env, "render", "--output-dir", "out", cwd=root)
     assert result.returncode == 0, result.stderr

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 
 import crds
 from fluxgen.output import dump_all
-from fluxgen.resources import build_resources
+from conftest import rendered
 from fluxgen.spec import parse_spec
 
 label = st.from_regex(r"\A[a-z]([a-z0-9-]{0,20}[a-z0-9])?\Z")
 duration = st.from_regex(r"\A([1-9][0-9]{0,2}(ms|s|m|h)){1,2}\Z")
 text = st.text(max_size=30)
-values = st.recursive(st.one_of(text, st.integers(-2**63, 2**63 - 1), st.booleans(), st.none(), st.floats(allow_nan=False)),
+values = st.recursive(st.one_of(text, st.integers(-2**63, 2**63 - 1), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)),
                       lambda inner: st.dictionaries(text, inner, max_size=3) | st.lists(inner, max_size=3),
                       max_leaves=10)
 host = st.sampled_from(["charts.example.com", "Example.ORG", "registry.io:5000", "a.b.c.d.example.dev"])
@@ -56,10 +56,10 @@ def test_generated_specs_render_valid_objects_identically_twice(generated):
     spec = spec_of(generated)
     text = dump_all([spec])
     first = parse_spec(text, "fluxgen.yaml", Path("."))
-    docs = [doc for _, doc in build_resources(first["apps"])]
+    docs = rendered(first.apps)
     for doc in docs:
         assert crds.problems(doc) == [], doc
-    again = [doc for _, doc in build_resources(parse_spec(text, "fluxgen.yaml", Path("."))["apps"])]
+    again = rendered(parse_spec(text, "fluxgen.yaml", Path(".")).apps)
     assert dump_all(again) == dump_all(docs)
     releases = {d["metadata"]["name"]: d for d in docs if d["kind"] == "HelmRelease"}
     for entry in spec["apps"]:

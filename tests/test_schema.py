@@ -3,9 +3,9 @@
 import cerberus
 
 from fluxgen.schema import SCHEMA
-from fluxgen.spec import _validator
+from fluxgen.validator import validator_for
 
 
 def test_cerberus_accepts_the_schema_as_written():
     checked = cerberus.Validator(SCHEMA)  # raises SchemaError for an unknown rule or a bad constraint
-    assert checked.schema.schema == _validator().schema.schema  # and needs no expansion at run time
+    assert checked.schema.schema == validator_for("spec", SCHEMA).schema.schema  # and needs no expansion at run time

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fluxgen.sources import derive_name, normalize_url, oci_ref, plan_sources
+from fluxgen.sources import ClusterSource, derive_name, normalize_url, oci_ref, plan_sources
 
 
 @pytest.mark.parametrize("url, kind, name", [
@@ -41,7 +41,7 @@ def test_one_source_per_repository_and_namespace_in_order_of_first_use():
     apps = [app("a", "https://charts.example.com"), app("b", "https://helm.other.io"),
             app("c", "https://Charts.example.com/"), app("d", "https://charts.example.com", namespace="team")]
     sources, used = plan_sources(apps)
-    assert [(s["name"], s["namespace"]) for s in sources] == [
+    assert [(s.name, s.namespace) for s in sources] == [
         ("example", "flux-system"), ("other", "flux-system"), ("example", "team")]
     assert used[0] is used[2] and used[3] is not used[0]
 
@@ -49,10 +49,9 @@ def test_one_source_per_repository_and_namespace_in_order_of_first_use():
 def test_a_name_taken_by_a_different_source_gets_a_stable_suffix():
     first, second = app("a", "https://charts.one.io/charts/stable"), app("b", "https://two.dev/stable")
     sources, _ = plan_sources([first, second])
-    assert sources[0]["name"] == "one" and sources[1]["name"] == "two"
+    assert sources[0].name == "one" and sources[1].name == "two"
     sources, _ = plan_sources([app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")])
-    assert sources[0]["name"] == "x" and sources[1]["name"].startswith("x-") and len(sources[1]["name"]) == 8
-    in_cluster = {"kind": "HelmRepository", "namespace": "flux-system", "name": "x",
-                  "spec": {"url": "https://a.example.com/x"}}
+    assert sources[0].name == "x" and sources[1].name.startswith("x-") and len(sources[1].name) == 8
+    in_cluster = ClusterSource("HelmRepository", "flux-system", "x", {"url": "https://a.example.com/x"})
     again, _ = plan_sources([app("b", "https://b.example.com/x")], existing=[in_cluster])
-    assert again[0]["name"] == sources[1]["name"]  # the suffix depends on the source, not on spec order
+    assert again[0].name == sources[1].name  # the suffix depends on the source, not on spec order

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import lines
 from fluxgen.errors import SpecError
 from fluxgen.spec import parse_spec
 
@@ -13,13 +14,13 @@ CHART = "  - name: web\n    chart: {repository: https://charts.example.com, name
 
 
 def parse(text: str, base: Path = Path(".")) -> list[dict]:
-    return parse_spec(textwrap.dedent(text), "fluxgen.yaml", base)["apps"]
+    return parse_spec(textwrap.dedent(text), "fluxgen.yaml", base).apps
 
 
 def problems(text: str, base: Path = Path(".")) -> list[str]:
     with pytest.raises(SpecError) as caught:
         parse(text, base)
-    return caught.value.problems
+    return lines(caught.value.problems)
 
 
 def test_builtin_defaults_fill_what_the_spec_leaves_out():
@@ -226,11 +227,19 @@ def test_credentials_in_values_draw_a_warning_and_references_to_secrets_do_not(t
             values:
               auth: {password: hunter2, existingSecret: db-auth, passwordKey: pw, username: app}
               apiKey: abc123
-              tls: {key: "-----BEGIN KEY-----", secretName: tls}
+              keys: {api-key: a, private-key: b, access-key: c, client-key-data: d}
+              tls: {key: "-----BEGIN RSA PRIVATE KEY-----\\nMIIE\\n", secretName: tls}
+              env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}, {password: p}]
+              tolerations: [{key: dedicated, operator: Equal, value: db}]
+              podAnnotations: {secret.reloader.stakater.com/reload: db-auth}
+              cert-manager-secret-namespace: cert-manager
+              postgres: {password: "${SECRET_PG_PASSWORD}"}
               metrics: {enabled: true, token: ""}
     """), "fluxgen.yaml", tmp_path)
-    assert spec["warnings"] == [
-        f"fluxgen.yaml:{line}: apps[0].values.{path}{origin}: looks like a credential; keep it out of Git: put it "
+    assert lines(spec.warnings) == [
+        f"fluxgen.yaml:{line}: apps[0].values.{path}: looks like a credential{origin}; keep it out of Git: put it "
         f"in a Secret and use valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., targetPath: {path}}}]"
-        for line, path, origin in ((5, "smtp.password", " (from valuesFiles)"), (6, "auth.password", ""),
-                                   (7, "apiKey", ""), (8, "tls.key", ""))]
+        for line, path, origin in (
+            (5, "smtp.password", " (from valuesFiles)"), (6, "auth.password", ""), (7, "apiKey", ""),
+            (8, "keys.access-key", ""), (8, "keys.api-key", ""), (8, "keys.client-key-data", ""),
+            (8, "keys.private-key", ""), (9, "tls.key", ""), (10, "env[1].password", ""))]

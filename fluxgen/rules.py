@@ -1,0 +1,187 @@
+"""The rules of fluxgen.yaml that span fields, checked on the apps after defaults are merged.
+
+cerberus (schema.py) checks each field; these check how fields go together: one kind of app per
+option, exactly one Git ref, dependsOn targets and cycles, package folders, explicit source names.
+Pure but for checking that package folders exist.
+"""
+
+from pathlib import Path
+
+from fluxgen.errors import Problem
+from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
+from fluxgen.problems import Where, article, did_you_mean, messages
+from fluxgen.resources import app_folder
+from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SOURCE_OPTIONS
+from fluxgen.sources import chart_source_kind, in_git, kind_of, name_conflicts
+from fluxgen.validator import validator_for
+
+_APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
+
+
+def check(defaults: dict, own: list[dict], apps: list[dict], base: Path, where: Where) -> list[Problem]:
+    """Every problem with the apps: `own` as written, `apps` with defaults merged."""
+    problems = []
+    for index, (written, app) in enumerate(zip(own, apps)):
+        problems += _options(written, app, index, where) + _merged(defaults, written, app, index, where)
+        problems += _app(app, index, where)
+    problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where)
+    if not problems:
+        problems += [where(("apps", i) + field, message, ("defaults",) + field[-2:])
+                     for i, field, message in name_conflicts(apps)]
+    return problems
+
+
+def _options(app: dict, merged: dict, index: int, where: Where) -> list[Problem]:
+    """Options written on the app that belong to another kind of app or source (which kind of
+    source, the merged app says: chart.source.type may come from defaults)."""
+    at = ("apps", index)
+    kind = kind_of(app)
+    problems = []
+    for key in app:
+        if ONLY_FOR.get(key, kind) != kind:
+            instead = ELSEWHERE.get((kind, key))
+            owner = ONLY_FOR[key]
+            problems.append(where(at + (key,), f"applies to {_APP_KINDS[owner]} apps (a {owner} field), and this is "
+                                               f"a {_APP_KINDS[kind]} app" + (f"; use {instead}" if instead else "")))
+    source_kind = chart_source_kind(merged)
+    for key in app.get("chart", {}).get("source", {}) if source_kind else ():
+        if key not in SOURCE_OPTIONS[source_kind]:
+            other = "OCIRepository" if source_kind == "HelmRepository" else "HelmRepository"
+            problems.append(where(at + ("chart", "source", key), f"is not {article(source_kind)} field (only "
+                                                                  f"{article(other)} has it), and chart.repository "
+                                                                  f"makes this source {article(source_kind)}"))
+    for key in app.get("chart", {}) if source_kind == "OCIRepository" else ():
+        if key in CHART_SPEC:
+            problems.append(where(at + ("chart", key), "applies to charts read through chart.spec; an oci:// chart is "
+                                                        "read through chartRef (set chart.source.type: oci to keep a "
+                                                        "HelmRepository)"))
+    if "prune" in app and "prune" in app.get("kustomize", {}):
+        problems.append(where(at + ("prune",), "is also set as kustomize.prune; give it once"))
+    return problems
+
+
+def _merged(defaults: dict, own: dict, app: dict, index: int, where: Where) -> list[Problem]:
+    """Mappings written both in `defaults:` and on the app (`own`) are merged into `app`; Flux's
+    rules that span fields (one kubeConfig reference, retryInterval only with RetryOnFailure, ...)
+    must hold for the merged result too."""
+    shared = [key for key in own if isinstance(defaults.get(key), dict) and key in app and key != "chart"]
+    if "source" in defaults.get("chart", {}) and "source" in own.get("chart", {}):
+        shared.append("chart")
+    if not shared:
+        return []
+    fields = {key: DEFAULTS[key] if key == "chart" else APP[key] for key in shared}
+    validator = validator_for("merged:" + ",".join(shared), fields)
+    value = {key: app[key] if key != "chart" else {"source": app["chart"]["source"]} for key in shared}
+    if validator.validate(value):
+        return []
+    return [where(("apps", index) + path, f"{message} (after merging defaults)", ("defaults",) + path)
+            for path, message in messages(validator._errors, fields)]
+
+
+def _app(app: dict, index: int, where: Where) -> list[Problem]:
+    at = ("apps", index)
+    problems = []
+    chart = app.get("chart")
+    if chart is not None and not ({"repository", "name"} <= chart.keys() or "path" in chart):
+        problems.append(where(at + ("chart",), "needs repository and name (a chart from a repository) or path (a chart "
+                                               "kept in Git)"))
+    if in_git(app) and not app["git"].get("url"):
+        problems.append(where(at, "is kept in Git but has no git.url (set it here or in defaults.git)"))
+    refs = [ref for ref in GIT_REFS if ref in app["git"]]
+    if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
+        problems.append(where(at + ("git", refs[1]), f"give one Git ref (branch, tag, semver or commit; commit may "
+                                                     f"join a branch), not {' and '.join(refs)}",
+                              ("defaults", "git", refs[1])))
+    source = app.get("chart", {}).get("source", {})
+    if source.get("type") == "oci" and not app["chart"].get("repository", "").startswith("oci://"):
+        problems.append(where(at + ("chart", "source", "type"), "oci needs an oci:// chart.repository",
+                              ("defaults", "chart", "source", "type")))
+    for key in ("provider", "insecure") if chart_source_kind(app) == "HelmRepository" else ():
+        if key in source and source.get("type") != "oci":
+            problems.append(where(at + ("chart", "source", key), "applies to OCI Helm repositories only "
+                                                                  "(chart.source.type: oci)",
+                                  ("defaults", "chart", "source", key)))
+    if "package" in app and not in_git(app):
+        problems.append(where(at + ("package",), "builds a chart kept in Git; give chart.path (where the chart goes "
+                                                 "in the Git repository) instead of chart.repository"))
+    if "kustomize" not in app and "releaseName" not in app and len(app["name"]) > 53:
+        problems.append(where(at + ("name",), "is longer than the 53 characters Helm allows for a release name; set "
+                                              "releaseName"))
+    return problems
+
+
+def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
+    """Each package folder exists, and no package is written into another's folder."""
+    folders: dict[str, int] = {}
+    problems = []
+    for index, app in enumerate(apps):
+        if "package" not in app or not in_git(app):  # _app reports packages of other apps
+            continue
+        at = ("apps", index, "package")
+        if not (base / app["package"]).is_dir():
+            problems.append(where(at, f"{base / app['package']} is not a folder of manifests"))
+        folder = app_folder(app)
+        for other, other_index in folders.items():
+            if folder == other or folder.startswith(other + "/") or other.startswith(folder + "/") or "." in (
+                    folder, other):
+                problems.append(where(at, f"apps[{other_index}] packages into {other} already, and this app's "
+                                          f"{folder} would overlap it; give this app another path"))
+                break
+        folders.setdefault(folder, index)
+    return problems
+
+
+def _names(apps: list[dict], where: Where) -> list[Problem]:
+    first: dict[str, int] = {}
+    problems = []
+    for index, app in enumerate(apps):
+        if app["name"] in first:
+            problems.append(where(("apps", index, "name"), f"{app['name']!r} is already the name of "
+                                                           f"apps[{first[app['name']]}]"))
+        first.setdefault(app["name"], index)
+    return problems
+
+
+def _dependencies(apps: list[dict], where: Where) -> list[Problem]:
+    by_name = {app["name"]: app for app in apps}
+    problems = []
+    for index, app in enumerate(apps):
+        for i, dep in enumerate(app.get("dependsOn", [])):
+            if not isinstance(dep, str):
+                continue
+            at = ("apps", index, "dependsOn", i)
+            if dep not in by_name:
+                problems.append(where(at, f"no app is named {dep!r}{did_you_mean(dep, by_name)}"))
+            elif dep == app["name"]:
+                problems.append(where(at, "an app cannot depend on itself"))
+            elif kind_of(by_name[dep]) != kind_of(app):
+                problems.append(where(at, f"{dep!r} is a {kind_of(by_name[dep])}; a {kind_of(app)} can only depend "
+                                          f"on {kind_of(app)}s (use healthChecks or wait for other kinds)"))
+    if not problems:
+        problems += _cycles(apps, where)
+    return problems
+
+
+def _cycles(apps: list[dict], where: Where) -> list[Problem]:
+    graph = {app["name"]: [d for d in app.get("dependsOn", []) if isinstance(d, str)] for app in apps}
+    index = {app["name"]: i for i, app in enumerate(apps)}
+    state: dict[str, str] = {}
+    for start in graph:
+        stack = [(start, iter(graph[start]))]
+        path = [start]
+        state[start] = "open"
+        while stack:
+            node, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:
+                state[node] = "done"
+                stack.pop()
+                path.pop()
+            elif state.get(dep) == "open":
+                cycle = path[path.index(dep):] + [dep]
+                return [where(("apps", index[node], "dependsOn"), f"dependency cycle: {' -> '.join(cycle)}")]
+            elif dep not in state:
+                state[dep] = "open"
+                stack.append((dep, iter(graph[dep])))
+                path.append(dep)
+    return []
