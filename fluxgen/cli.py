@@ -70,7 +70,7 @@ def cli():
 @_file_option
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="Format of standard output.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--output-dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Write files into DIR (one folder per app) instead of printing.")
 @click.option("--force", is_flag=True, help="With --output-dir: overwrite files edited by hand or not written "
                                             "by fluxgen.")
@@ -91,12 +91,14 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
     Kustomizations in the order the apps are written. The same spec always gives the same bytes.
     """
     from fluxgen import output as out
-    from fluxgen.pipeline import ClusterFlags, render as build
+    from fluxgen.pipeline import ClusterFlags
+    from fluxgen.pipeline import render as build
 
     if force and output_dir is None:
         raise click.UsageError("--force only applies with --output-dir")
-    if output_dir is not None and not str(output_dir).strip():
+    if output_dir is not None and not output_dir.strip():
         raise click.UsageError("--output-dir needs a folder (use . for the current one)")
+    output_dir = Path(output_dir) if output_dir is not None else None
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
     cluster = ClusterFlags(context, kubeconfig, request_timeout)
@@ -185,7 +187,8 @@ _INIT_FLAGS = [
     click.option("--target-namespace", "target_namespace", help="Where the app runs (default: its name)."),
     click.option("--repository", metavar="URL", help="chart: the Helm repository (https://) or OCI registry (oci://)."),
     click.option("--chart", help="chart: the chart's name."),
-    click.option("--chart-version", "chart_version", metavar="VERSION", help="chart: version or range (default: newest)."),
+    click.option("--chart-version", "chart_version", metavar="VERSION",
+                 help="chart: version or range (default: newest)."),
     click.option("--git-url", "git_url", metavar="URL", help="git-chart, kustomize: the Git repository."),
     click.option("--branch", help="git-chart, kustomize: the Git branch (default main)."),
     click.option("--path", help="git-chart, kustomize: path in the Git repository (default ./apps/NAME)."),
@@ -245,6 +248,8 @@ def init(spec_file, **flags):
         if missing:
             raise click.UsageError("standard input is not a terminal, so init cannot ask; give "
                                    + ", ".join(missing) + f" (see {_prog_name()} init --help)")
+    if scenario is None:
+        raise click.UsageError("choose a scenario with --scenario")
     for question in asked:
         answers[question.key] = _answer(question, answers, taken, interactive)
     entry = interview.app_entry(scenario, answers, known)
@@ -266,7 +271,7 @@ def _ask_scenario(interview) -> str:
         click.echo("Error: answer 1, 2 or 3", err=True)
 
 
-def _answer(question, answers: dict, taken: set, interactive: bool) -> str | None:
+def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
     """The flag's value, or the person's answer (asked again until it is right), or the default."""
     from fluxgen import interview
 
@@ -274,6 +279,8 @@ def _answer(question, answers: dict, taken: set, interactive: bool) -> str | Non
     given = answers.get(question.key)
     if given is not None or not interactive:
         value = given if given is not None else default
+        if value is None:
+            raise click.UsageError(f"give {question.flag}")
         problem = interview.check(question, value, taken)
         if problem:
             raise click.BadParameter(problem, param_hint=question.flag)

@@ -118,10 +118,11 @@ def _parse(stdout: str, kind: str, command: str) -> list[ClusterSource]:
     for item in items:
         metadata = item.get("metadata") if isinstance(item, dict) else None
         spec = (item.get("spec") or {}) if isinstance(item, dict) else None
-        names = [metadata.get(key) for key in ("namespace", "name")] if isinstance(metadata, dict) else [None]
-        if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names) or not isinstance(spec, dict):
+        namespace, name = (metadata.get("namespace"), metadata.get("name")) if isinstance(metadata, dict) else (0, 0)
+        if not (isinstance(namespace, str) and _NAME.fullmatch(namespace) and isinstance(name, str)
+                and _NAME.fullmatch(name) and isinstance(spec, dict)):
             raise wrong(f"an item without a valid metadata.name, metadata.namespace or spec: {str(item)[:80]!r}")
-        found.append(ClusterSource(kind, names[0], names[1], spec))
+        found.append(ClusterSource(kind, namespace, name, spec))
     return found
 
 

@@ -11,7 +11,8 @@ string "1.10", not 1.1). Never touches the disk.
 import contextlib
 import math
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import yaml
 
@@ -41,7 +42,7 @@ class Float(float):
 _DIGITS = re.compile(r"[-+]?[0-9][0-9_]*")
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode and implicit[0]:  # plain: as kubectl and Helm read it
             tag = scalars.go_tag(value)
@@ -190,7 +191,8 @@ def _check_size(root: yaml.Node, name: str) -> None:
         stack.append((node, depth, True))
         stack.extend((k, depth + 1, False) for k in kids if id(k) not in sizes)
     if sizes[id(root)] > MAX_NODES:
-        raise SpecError([Problem(name, 0, "", f"aliases expand to more than {MAX_NODES:,} values; refusing to read it")])
+        raise SpecError([Problem(name, 0, "", f"aliases expand to more than {MAX_NODES:,} values; refusing to "
+                                              "read it")])
 
 
 def _children(node: yaml.Node) -> list:

@@ -37,7 +37,7 @@ def _mapping(fields: dict) -> dict:
     required = [k for k, v in fields.items() if v.get("required") and "excludes" not in v]
     if required:
         result["required"] = required
-    rules = []
+    rules: list[dict] = []
     for key, value in fields.items():
         others = _as_list(value.get("excludes", []))
         if value.get("required") and others:  # cerberus' idiom for "exactly one of"

@@ -28,9 +28,10 @@ def read_bytes(path: Path | str, limit: int = MAX_BYTES, follow_links: bool = Tr
         if err.errno == errno.ELOOP and not follow_links:
             raise Unreadable("is a symbolic link") from err
         raise Unreadable(err.strerror or str(err)) from err
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Unreadable("is not a regular file (a folder, FIFO or device)")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Unreadable("is not a regular file (a folder, FIFO or device)")
         try:
             data = handle.read(limit + 1)
         except OSError as err:

@@ -43,7 +43,8 @@ def boolean() -> dict:
 
 
 def integer() -> dict:
-    return {"type": "integer"}
+    """An integer Kubernetes can store (int64); YAML's `true` is not one."""
+    return {"type": "integer", "min": -2**63, "max": 2**63 - 1}
 
 
 def obj(fields: dict, required: tuple = ()) -> dict:

@@ -7,8 +7,8 @@ in it, comments included, stays as it was.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from fluxgen import document
 from fluxgen.errors import FluxgenError
@@ -107,7 +107,8 @@ def app_objects(apps: list[dict], name: str) -> list[dict]:
     from fluxgen.resources import build
 
     docs = [placed.obj for placed in build(apps).objects]
-    [mine] = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
+    [mine] = [doc for doc in docs
+              if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
     ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
     return [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]] + [mine]
 
@@ -154,7 +155,7 @@ def add_app(text: str, name: str, entry: dict) -> str:
     if ("apps",) not in lines or first is None or not re.match(r"^\s*- ", source[first - 1]):
         raise FluxgenError(f"{name}: `apps:` is not a block list (`- name: ...` items), so init cannot add to it; "
                            "add this app by hand:\n" + dump([entry]))
-    indent = re.match(r"^(\s*)- ", source[first - 1])[1]
+    indent = source[first - 1][:len(source[first - 1]) - len(source[first - 1].lstrip())]
     item = "".join(indent + line if line.strip() else line for line in dump([entry]).splitlines(keepends=True))
     end = document.end_line(text, ("apps", len(data["apps"]) - 1))
     if end > 0 and not source[end - 1].endswith("\n"):

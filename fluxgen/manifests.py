@@ -32,7 +32,8 @@ def read_manifests(folder: Path, shown: str) -> list[Manifest]:
     """Every object under `folder` (called `shown` in messages)."""
     if not folder.is_dir():
         raise SpecError([Problem(shown, 0, "", "no such folder")])
-    found, problems = [], []
+    found: list[Manifest] = []
+    problems: list[Problem] = []
     for path in _files(folder, shown, problems):
         name = f"{shown}/{path.relative_to(folder).as_posix()}"
         try:

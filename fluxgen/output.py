@@ -68,7 +68,7 @@ class _Slow(Exception):
 
 
 _TEXT: dict[str, str | None] = {}
-_PROBE = _Dumper(None, allow_unicode=True)
+_PROBE = _Dumper(None, allow_unicode=True)  # type: ignore[arg-type]  # never writes: it only analyzes
 
 
 def _text(text: str) -> str | None:

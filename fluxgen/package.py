@@ -32,7 +32,7 @@ SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController") 
 FLUX_FILES = tuple(FILE_NAMES.values())  # written beside a chart, not part of it
 
 
-def parse_image(reference: str) -> dict | None:
+def parse_image(reference: object) -> dict | None:
     """`registry:5000/app:1.2@sha256:...` -> {repository, tag, digest}; None when the parts would
     not give back exactly the same text."""
     if not isinstance(reference, str) or not reference:
@@ -94,7 +94,7 @@ def helm_chart(name: str, source: str, objects: list[dict]) -> dict[str, str]:
              "templates/_helpers.tpl": _HELPERS.replace("CHART", name)}
     files["values.yaml"] = _values_yaml(name, source, values, kinds)
     used: set = set()
-    for obj, obj_knobs in zip(objects, knobs):
+    for obj, obj_knobs in zip(objects, knobs, strict=True):
         if obj["kind"] == CRD:  # Helm installs crds/ as they are, before the templates
             files[f"crds/{_file_name(obj, used)}"] = dump_all([obj], sort_keys=False)
         else:
@@ -104,8 +104,8 @@ def helm_chart(name: str, source: str, objects: list[dict]) -> dict[str, str]:
 
 def _chart_yaml(name: str, source: str, objects: list[dict]) -> str:
     workloads = sorted((o for o in objects if containers_of(o)), key=lambda o: _MAIN_KINDS.index(o["kind"]))
-    images = [parse_image(c.get("image")) for o in workloads for c in _dig(o, POD_SPEC[o["kind"]]).get("containers") or []
-              if isinstance(c, dict)] if workloads else []
+    images = [parse_image(c.get("image")) for o in workloads
+              for c in _dig(o, POD_SPEC[o["kind"]]).get("containers") or [] if isinstance(c, dict)]
     tags = [image["tag"] for image in images if image and image["tag"]]
     chart = {"apiVersion": "v2", "name": name, "description": f"{name}, packaged by fluxgen from {source}",
              "type": "application", "version": CHART_VERSION}
@@ -156,7 +156,7 @@ def _values_keys(workloads: list[dict]) -> list[str]:
     unique = {name for name in names if names.count(name) == 1}
     used = set(unique)
     keys = []
-    for obj, name in zip(workloads, names):
+    for obj, name in zip(workloads, names, strict=True):
         key = name
         if name not in unique:
             key = base = f"{name}-{obj['kind'].lower()}"
@@ -248,13 +248,15 @@ _HELMIGNORE = "# The Flux objects fluxgen writes beside this chart are not part 
 
 def overlay(objects: list[dict]) -> dict[str, str]:
     """kustomization.yaml (images and replicas adjustable) over base/ holding the objects."""
-    files, used = {}, set()
+    files: dict[str, str] = {}
+    used: set[str] = set()
     for obj in objects:
         files[f"base/{_file_name(obj, used)}"] = dump_all([obj], sort_keys=False)
     resources = [path[len("base/"):] for path in files]
     files["base/kustomization.yaml"] = dump({"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                              "kind": "Kustomization", "resources": resources})
-    top = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["base"]}
+    top: dict[str, object] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                              "resources": ["base"]}
     images, replicas = _kustomize_images(objects), _kustomize_replicas(objects)
     if images:
         top["images"] = images

@@ -42,7 +42,7 @@ def render(spec_file: str, cluster: ClusterFlags | None = None) -> Rendered:
     spec = load_spec(spec_file)
     packages, warnings = _packages(spec) if any("package" in app for app in spec.apps) else ({}, [])
     existing: list[ClusterSource] = []
-    notes = []
+    notes: list[str] = []
     if cluster is not None:
         from fluxgen.cluster import existing_sources
 

@@ -77,6 +77,7 @@ def _message(error, schema) -> str:
     return text(error, error.constraint) if text else f"{error.rule}: {error.info}"
 
 
+_TYPE_NAMES = {"string": "a string", "dict": "a mapping", "list": "a list", "boolean": "true or false"}
 _MESSAGES = {
     "required": lambda e, c: "required field",
     "type": lambda e, c: "must be " + " or ".join(_TYPE_NAMES.get(t, t) for t in _as_list(c)),
@@ -89,8 +90,8 @@ _MESSAGES = {
     "excludes": lambda e, c: _excludes(e),
     "dependencies": lambda e, c: _dependencies(c),
     "min": lambda e, c: f"must be at least {c}",
+    "max": lambda e, c: f"must be at most {c}",
 }
-_TYPE_NAMES = {"string": "a string", "dict": "a mapping", "list": "a list", "boolean": "true or false"}
 
 
 def _exactly_one(error, rules) -> bool:

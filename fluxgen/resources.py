@@ -63,7 +63,7 @@ class Built:
 def source_object(source: Source) -> dict:
     """HelmRepository, OCIRepository or GitRepository for a planned source."""
     kind = source.kind
-    spec = {"interval": SOURCE_INTERVALS[kind], "url": source.url}
+    spec: dict[str, object] = {"interval": SOURCE_INTERVALS[kind], "url": source.url}
     if kind == "GitRepository":
         spec["ref"] = dict(source.ref)  # always explicit: Flux would fall back to `master`
     if kind == "OCIRepository":
@@ -152,19 +152,19 @@ def app_folder(app: dict) -> str:
     return app["name"]
 
 
-def build(apps: list[dict], existing: list[ClusterSource] = []) -> Built:
+def build(apps: list[dict], existing: tuple[ClusterSource, ...] | list[ClusterSource] = ()) -> Built:
     """The objects the spec needs, sources first, then the apps in the order written; the sources
     the cluster already has (`existing`) are referenced, not generated."""
     sources, app_sources = plan_sources(apps, existing)
     folders: dict[int, str] = {}
     users: dict[int, list[str]] = {}
-    for app, source in zip(apps, app_sources):
+    for app, source in zip(apps, app_sources, strict=True):
         folders.setdefault(id(source), app_folder(app))
         users.setdefault(id(source), []).append(app["name"])
     apps_by_name = {app["name"]: app for app in apps}
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
     result = [Placed(folders[id(source)], source_object(source)) for source in sources if not source.existing]
-    for app, source in zip(apps, app_sources):
+    for app, source in zip(apps, app_sources, strict=True):
         result.append(Placed(app_folder(app), builders[kind_of(app)](app, source, apps_by_name)))
     return Built(result, [(source, users[id(source)]) for source in sources if source.existing],
                  [(source, users[id(source)]) for source in sources if source.clash])

@@ -21,7 +21,7 @@ _APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
 def check(defaults: dict, own: list[dict], apps: list[dict], base: Path, where: Where) -> list[Problem]:
     """Every problem with the apps: `own` as written, `apps` with defaults merged."""
     problems = []
-    for index, (written, app) in enumerate(zip(own, apps)):
+    for index, (written, app) in enumerate(zip(own, apps, strict=True)):
         problems += _options(written, app, index, where) + _merged(defaults, written, app, index, where)
         problems += _app(app, index, where)
     problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where)
@@ -43,7 +43,7 @@ def _options(app: dict, merged: dict, index: int, where: Where) -> list[Problem]
             owner = ONLY_FOR[key]
             problems.append(where(at + (key,), f"applies to {_APP_KINDS[owner]} apps (a {owner} field), and this is "
                                                f"a {_APP_KINDS[kind]} app" + (f"; use {instead}" if instead else "")))
-    source_kind = chart_source_kind(merged)
+    source_kind = chart_source_kind(merged) or ""
     for key in app.get("chart", {}).get("source", {}) if source_kind else ():
         if key not in SOURCE_OPTIONS[source_kind]:
             other = "OCIRepository" if source_kind == "HelmRepository" else "HelmRepository"

@@ -25,7 +25,7 @@ def _unparsable(value: str) -> str | None:
     from urllib.parse import urlsplit
 
     try:
-        urlsplit(value).port  # the port is parsed lazily; a bad one raises here
+        _ = urlsplit(value).port  # the port is parsed lazily; a bad one raises here
     except ValueError as err:
         return f"is not a valid URL ({err})"
     return None

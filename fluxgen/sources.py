@@ -117,7 +117,8 @@ def _frozen(value):
     return value
 
 
-def plan_sources(apps: list[dict], existing: list[ClusterSource] = []) -> tuple[list[Source], list[Source]]:
+def plan_sources(apps: list[dict], existing: tuple[ClusterSource, ...] | list[ClusterSource] = (),
+                 ) -> tuple[list[Source], list[Source]]:
     """(unique sources in order of first use, the source of each app), every one named.
 
     A source that matches one in `existing` (what the cluster has) is reused instead of generated,
@@ -149,14 +150,16 @@ def plan_sources(apps: list[dict], existing: list[ClusterSource] = []) -> tuple[
     return list(unique.values()), [unique[key] for key in keys]
 
 
-def _index(existing: list[ClusterSource]) -> dict[tuple, list[ClusterSource]]:
+def _index(existing: tuple[ClusterSource, ...] | list[ClusterSource]) -> dict[tuple, list[ClusterSource]]:
     """Existing sources by (kind, normalized URL), each list in a fixed order."""
     index: dict[tuple, list[ClusterSource]] = {}
     for source in existing:
         url = source.spec.get("url")
+        if not isinstance(url, str):  # no URL: nothing to match
+            continue
         try:
             key = (source.kind, normalize_url(url, source.kind))
-        except (AttributeError, ValueError):  # no URL, or one nobody can read: nothing to match
+        except ValueError:  # a URL nobody can read
             continue
         index.setdefault(key, []).append(source)
     for candidates in index.values():

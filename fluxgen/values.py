@@ -17,7 +17,7 @@ def read_values(apps: list[dict], base: Path, where: Where) -> list[Problem]:
     from fluxgen.spec import deep_merge
 
     read: dict[Path, object] = {}  # apps often share a values file: read and parse it once
-    problems = []
+    problems: list[Problem] = []
     for index, app in enumerate(apps):
         merged: dict = {}
         for i, relative in enumerate(app.get("valuesFiles", [])):
@@ -83,9 +83,10 @@ _SUBSTITUTED = re.compile(r"\$\{[^}]+\}|\{\{.*\}\}")  # Flux postBuild variables
 
 def credential_warnings(apps: list[dict], where: Where) -> list[Problem]:
     """Credentials written into values: they would land in Git; say how to keep them out."""
-    return sorted(where(path, f"looks like a credential{'' if path in where.lines else ' (from valuesFiles)'}; keep it out "
-                        f"of Git: put it in a Secret and use valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., "
-                        f"targetPath: {target_path(path[3:])}}}]")
+    origin = {True: "", False: " (from valuesFiles)"}
+    return sorted(where(path, f"looks like a credential{origin[path in where.lines]}; keep it out of Git: put it in "
+                              f"a Secret and use valuesFrom: [{{kind: Secret, name: ..., valuesKey: ..., "
+                              f"targetPath: {target_path(path[3:])}}}]")
             for index, app in enumerate(apps) for path in _credentials(app.get("values"), ("apps", index, "values")))
 
 

@@ -22,9 +22,9 @@ import os
 import re
 import signal
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from fluxgen.errors import Interrupted, OutputError
 
@@ -253,7 +253,7 @@ def _transaction(outdir: Path, staged: dict[str, str], remove: list[str]) -> Non
         staging.mkdir()
     except OSError as err:
         raise OutputError(f"{staging}: cannot create: {err.strerror}") from err
-    journal = {"ops": [], "folders": []}
+    journal: dict[str, list] = {"ops": [], "folders": []}
     try:
         folders: set[str] = set()
         for number, (relative, text) in enumerate(staged.items()):
@@ -322,11 +322,13 @@ def recover(outdir: Path) -> None:
     journal = _read_journal(staging)
     try:
         for op in reversed(journal.get("ops", [])):
-            _undo(outdir, staging, op)
+            with contextlib.suppress(OutputError, ValueError, KeyError, TypeError, AttributeError):
+                _undo(outdir, staging, op)  # an entry fluxgen could not have written is ignored
         for folder in reversed(journal.get("folders", [])):
-            with contextlib.suppress(OSError, OutputError):
-                check_relative(folder)
-                (outdir / folder).rmdir()  # only when empty
+            with contextlib.suppress(OSError, OutputError, TypeError):
+                parts = check_relative(folder)
+                if not _blocked(outdir, (*parts, "-"), {}) and _kind(outdir.joinpath(*parts)) == "folder":
+                    outdir.joinpath(*parts).rmdir()  # only when empty
         with contextlib.suppress(FileNotFoundError):
             (staging / JOURNAL).unlink()
     except (OSError, ValueError, KeyError, TypeError) as err:

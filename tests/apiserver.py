@@ -22,9 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import trustme
-
 import crds
+import trustme
 
 FLUX = {  # group -> (version, {plural: kind})
     "source.toolkit.fluxcd.io": ("v1", {"helmrepositories": "HelmRepository", "ocirepositories": "OCIRepository",

@@ -33,6 +33,15 @@ TOOLS = ROOT / ".tools" / "bin"
 SCRIPTS = Path(sys.executable).parent  # where pip put the kubectl-fluxgen entry point
 
 
+def pytest_sessionstart(session):
+    """No test may skip for want of an upstream file: fetch them, or stop here saying how to get them."""
+    import upstream
+
+    missing = upstream.fetch()
+    if missing:
+        pytest.exit(upstream.explain(missing), returncode=3)
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
                      help="Rewrite the expected files of tests/cases from the current output.")

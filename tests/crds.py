@@ -1,20 +1,19 @@
 """Validate objects against the real Flux CRDs: OpenAPI schema (as the API server reads it) and CEL.
 
-The CRDs are read from ../shared/flux-crds (or $FLUXGEN_CRDS_DIR) and never copied here.
+The CRDs are the Flux v2.9.4 ones pinned in tests/upstream.lock (tests/upstream.py fetches them).
 openAPIV3Schema is converted before jsonschema sees it, because raw jsonschema ignores
 `nullable`, accepts unknown fields and knows nothing of x-kubernetes-* (see test-setup.md).
 """
 
-import os
 import re
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
 
 import celpy
 import jsonschema
+import upstream
 import yaml
 
-CRDS_DIR = Path(os.environ.get("FLUXGEN_CRDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "flux-crds"))
+CRD_FILES = [upstream.path(relative) for relative in upstream.pinned() if "/config/crd/bases/" in relative]
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -48,11 +47,11 @@ def _convert(schema: dict) -> dict:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _crds() -> dict:
     """{(apiVersion, kind): (converted schema, raw schema)} for every served version."""
     found = {}
-    for path in sorted(CRDS_DIR.glob("*.yaml")):
+    for path in sorted(CRD_FILES):
         crd = yaml.safe_load(path.read_text())
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
@@ -60,10 +59,6 @@ def _crds() -> dict:
                 raw = version["schema"]["openAPIV3Schema"]
                 found[(f"{group}/{version['name']}", kind)] = (_convert(raw), raw)
     return found
-
-
-def available() -> bool:
-    return CRDS_DIR.is_dir() and any(CRDS_DIR.glob("*.yaml"))
 
 
 def problems(obj: dict) -> list[str]:
@@ -82,7 +77,7 @@ def problems(obj: dict) -> list[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def _program(rule: str):
     env = celpy.Environment()
     return env.program(env.compile(rule))

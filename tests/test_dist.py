@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import TOOLS
+
 from fluxgen import __version__
 
 ROOT = Path(__file__).resolve().parent.parent

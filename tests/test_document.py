@@ -4,11 +4,10 @@ import re
 import time
 
 import pytest
-
 from conftest import lines
-from fluxgen.document import load
+
+from fluxgen.document import decode, load
 from fluxgen.errors import SpecError
-from fluxgen.document import decode
 
 
 def error(text: str) -> str:

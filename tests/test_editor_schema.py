@@ -9,13 +9,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import test_flux_options
+import test_properties
+import test_spec
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import test_flux_options
-import test_properties
-import test_spec
 from fluxgen import document
 from fluxgen.editor_schema import json_schema
 from fluxgen.errors import SpecError

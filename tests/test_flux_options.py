@@ -6,20 +6,18 @@ import copy
 import textwrap
 from pathlib import Path
 
+import crds
 import pytest
 import yaml
+from conftest import lines, rendered
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import crds
-from conftest import lines, rendered
 from fluxgen import flux_schema
 from fluxgen.errors import SpecError
 from fluxgen.resources import merge_options
 from fluxgen.schema import APP, CHART, GIT
 from fluxgen.spec import parse_spec
-
-pytestmark = pytest.mark.skipif(not crds.available(), reason=f"Flux CRDs not found in {crds.CRDS_DIR}")
 
 ROOT = Path(__file__).parent.parent
 BASES = {  # one app per kind of object; {option} is where the option under test goes
@@ -401,7 +399,7 @@ OPTIONS = {"HelmRelease": APP, "Kustomization": APP, "GitRepository": GIT,
 
 
 def _crd_spec(kind: str) -> dict:
-    for (api_version, crd_kind), (_, raw) in crds._crds().items():
+    for (_, crd_kind), (_, raw) in crds._crds().items():
         if crd_kind == kind:
             return raw["properties"]["spec"]
     raise AssertionError(kind)

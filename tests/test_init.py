@@ -6,7 +6,6 @@ import textwrap
 
 import pexpect
 import yaml
-
 from conftest import TOOLS
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from fluxgen.output import dump_all
+from conftest import TOOLS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TOOLS
+from fluxgen.output import dump_all
 
 MANIFESTS = Path(__file__).parent / "manifests"
 FOLDERS = sorted(p.name for p in MANIFESTS.iterdir() if p.is_dir())
@@ -300,3 +299,44 @@ def test_generated_manifests_round_trip_through_helm_and_kustomize(objects, tmp_
     kustomize = tool(kube_env, "kubectl", "kustomize", str(root / "out/apps/my-overlay"))
     assert kustomize.returncode == 0, kustomize.stderr
     assert stream_objects(kustomize.stdout) == expected
+
+
+def _workload(kind: str, name: str, image: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": image}]}}}}
+
+
+def test_workloads_whose_names_collide_get_values_of_their_own(tmp_path, kube_env):
+    (tmp_path / "manifests").mkdir()
+    objects = [_workload("Deployment", "web-statefulset", "a:1"), _workload("Deployment", "web", "b:1"),
+               _workload("StatefulSet", "web", "c:1")]
+    (tmp_path / "manifests" / "all.yaml").write_text(dump_all(objects))
+    (tmp_path / "fluxgen.yaml").write_text(SPEC)
+    assert fluxgen(kube_env, "render", "--output-dir", "out", cwd=tmp_path).returncode == 0
+    chart = tmp_path / "out/apps/my-chart"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    assert list(values) == ["web-statefulset", "web-deployment", "web-statefulset-2"]
+    for key, changed in (("web-statefulset", ("Deployment", "web-statefulset")), ("web-deployment", ("Deployment", "web")),
+                         ("web-statefulset-2", ("StatefulSet", "web"))):
+        out = stream_objects(tool(kube_env, "helm", "template", "x", str(chart), "--set", f"{key}.replicas=9").stdout)
+        assert {k for k, obj in out.items() if obj["spec"]["replicas"] == 9} == {changed}
+
+
+def test_an_overlay_image_entry_retags_only_its_own_repository(tmp_path, kube_env):
+    (tmp_path / "manifests").mkdir()
+    objects = [_workload("Deployment", "a", "registry.local/app:1.0"),
+               _workload("Deployment", "b", "registry-local/app:2.0")]
+    (tmp_path / "manifests" / "all.yaml").write_text(dump_all(objects))
+    (tmp_path / "fluxgen.yaml").write_text(SPEC)
+    assert fluxgen(kube_env, "render", "--output-dir", "out", cwd=tmp_path).returncode == 0
+    overlay = tmp_path / "out/apps/my-overlay"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert kustomization["images"] == [{"name": "registry\\.local/app", "newTag": "1.0"},
+                                       {"name": "registry-local/app", "newTag": "2.0"}]
+    kustomization["images"][0]["newTag"] = "9.9"
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    built = stream_objects(tool(kube_env, "kubectl", "kustomize", str(overlay)).stdout)
+    images = {name: obj["spec"]["template"]["spec"]["containers"][0]["image"] for (_, name), obj in built.items()}
+    assert images == {"a": "registry.local/app:9.9", "b": "registry-local/app:2.0"}

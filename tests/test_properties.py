@@ -3,13 +3,12 @@ way every time, and hostile values reach the objects unchanged."""
 
 from pathlib import Path
 
-import pytest
+import crds
+from conftest import rendered
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import crds
 from fluxgen.output import dump_all
-from conftest import rendered
 from fluxgen.spec import parse_spec
 
 label = st.from_regex(r"\A[a-z]([a-z0-9-]{0,20}[a-z0-9])?\Z")
@@ -49,7 +48,6 @@ def spec_of(generated) -> dict:
     return {"defaults": {"git": {"url": "https://github.com/org/fleet.git"}}, "apps": result}
 
 
-@pytest.mark.skipif(not crds.available(), reason=f"Flux CRDs not found in {crds.CRDS_DIR}")
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(apps)
 def test_generated_specs_render_valid_objects_identically_twice(generated):

@@ -55,3 +55,13 @@ def test_a_name_taken_by_a_different_source_gets_a_stable_suffix():
     in_cluster = ClusterSource("HelmRepository", "flux-system", "x", {"url": "https://a.example.com/x"})
     again, _ = plan_sources([app("b", "https://b.example.com/x")], existing=[in_cluster])
     assert again[0].name == sources[1].name  # the suffix depends on the source, not on spec order
+
+
+def test_a_suffixed_name_never_takes_a_name_given_explicitly():
+    a, b = app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")
+    suffixed = plan_sources([a, b])[0][1].name
+    c = app("c", "https://c.example.com/y", repositoryName=suffixed)
+    sources, used = plan_sources([a, b, c])
+    names = [s.name for s in sources]
+    assert len(set(names)) == 3 and used[2].name == suffixed
+    assert used[1].name.startswith("x-") and used[1].name != suffixed

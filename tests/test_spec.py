@@ -4,8 +4,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import lines
+
 from fluxgen.errors import SpecError
 from fluxgen.spec import parse_spec
 

@@ -5,10 +5,10 @@ itself. Strings are drawn from the characters that make YAML see numbers, dates 
 import json
 import subprocess
 
+from conftest import TOOLS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TOOLS
 from fluxgen.document import load
 from fluxgen.output import dump_all
 
