@@ -133,14 +133,13 @@ def test_a_failure_while_moving_files_into_place_puts_every_file_back(tmp_path, 
 
 KILLER = """
 import os, sys
-from fluxgen import writer
 real, count = os.rename, [0]
 def dying(src, dst, *args, **kwargs):
     count[0] += 1
     if count[0] == {at}:
         os._exit(137)  # kill -9: no handler, no cleanup
     return real(src, dst, *args, **kwargs)
-writer.os.rename = dying
+os.rename = dying
 sys.argv = ["kubectl-fluxgen", "render", "-f", sys.argv[1], "--output-dir", sys.argv[2]]
 from fluxgen.cli import main
 main()

@@ -1,0 +1,94 @@
+"""The output folder, looked at without ever following a link: which paths are strictly inside
+it, what stands at a path, reading its regular files, and writing a new file there.
+
+writer.py and transaction.py build on this; nothing here changes an existing file.
+"""
+
+import contextlib
+import hashlib
+import os
+import signal
+import stat
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from fluxgen import files
+from fluxgen.errors import OutputError
+
+RECORD = ".fluxgen.sum"  # the hashes of the files fluxgen wrote
+STAGING = ".fluxgen.tmp"  # new files and the journal of a write under way
+RESERVED = (RECORD, STAGING)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_relative(relative: str) -> tuple[str, ...]:
+    """The parts of a path strictly inside the folder, or OutputError."""
+    path = PurePosixPath(relative)
+    parts = path.parts
+    if not parts or path.is_absolute() or any(p in ("..", ".") for p in parts) or "\0" in relative \
+            or relative != path.as_posix():
+        raise OutputError(f"{relative}: would be written outside the output folder")
+    return parts
+
+
+def entry_kind(path: Path) -> str:
+    """'missing', 'file', 'folder', 'link' or 'other', without following a link."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except NotADirectoryError:
+        return "missing"  # a file on the way: reported when the folder is checked
+    if stat.S_ISLNK(mode):
+        return "link"
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+
+
+def obstacle(outdir: Path, parts: tuple[str, ...], checked: dict[Path, str]) -> str | None:
+    """Why a file cannot go at `parts` (a link or a file stands where a folder should be), or None.
+    Missing folders are fine: they will be created. `checked` remembers folders already seen."""
+    folder = outdir
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder not in checked:
+            checked[folder] = entry_kind(folder)
+        kind = checked[folder]
+        if kind == "missing":
+            return None
+        if kind == "link":
+            return f"{folder} is a symbolic link; fluxgen never writes through a link (make it a real folder)"
+        if kind != "folder":
+            return f"{folder} is not a folder"
+    return None
+
+
+def read(path: Path, limit: int = files.MAX_BYTES) -> bytes:
+    """The bytes of a regular file, never through a link and never from a FIFO or device."""
+    try:
+        return files.read_bytes(path, limit, follow_links=False)
+    except files.Unreadable as err:
+        raise OutputError(f"{path}: {err}") from err
+
+
+def create(path: Path, text: str) -> None:
+    """Write a new file (never an existing one, never through a link), with the umask's mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def no_interrupts() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (they arrive right after) while the moves run."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
