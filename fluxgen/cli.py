@@ -298,7 +298,7 @@ def _show_app(spec, name: str) -> None:
     from fluxgen.interview import app_objects
     from fluxgen.output import dump_all
 
-    _emit(dump_all(app_objects(spec.apps, name)))
+    _emit(dump_all(app_objects(spec, name)))
 
 
 @cli.command(context_settings=CONTEXT)

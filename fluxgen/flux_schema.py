@@ -233,6 +233,7 @@ OCIREPOSITORY = _SOURCE_COMMON | {
 
 # Where to look instead, when an option of the other kind is set.
 ELSEWHERE = {
+    ("HelmRelease", "sourceRef"): "chart.sourceRef (a HelmRepository or Git) or chartRef (an OCIRepository)",
     ("HelmRelease", "retryInterval"): "install.strategy.retryInterval or upgrade.strategy.retryInterval",
     ("HelmRelease", "patches"): "postRenderers[].kustomize.patches",
     ("HelmRelease", "images"): "postRenderers[].kustomize.images",

@@ -102,15 +102,18 @@ def scenario_of(answer: str) -> str | None:
     return answer if answer in SCENARIOS else None
 
 
-def app_objects(apps: list[dict], name: str) -> list[dict]:
-    """What the app `name` renders to: its source, then its HelmRelease or Kustomization."""
+def app_objects(spec, name: str) -> list[dict]:
+    """What the app `name` renders to: the source generated for it, if any, then its HelmRelease or
+    Kustomization (the last app of that name: the one init just added)."""
     from fluxgen.resources import build
 
-    docs = [placed.obj for placed in build(apps).objects]
-    [mine] = [doc for doc in docs
-              if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
-    ref = mine["spec"].get("chartRef") or mine["spec"].get("sourceRef") or mine["spec"]["chart"]["spec"]["sourceRef"]
-    return [doc for doc in docs if doc["kind"] == ref["kind"] and doc["metadata"]["name"] == ref["name"]] + [mine]
+    docs = [placed.obj for placed in build(spec.apps, spec.sources).objects]
+    mine = [doc for doc in docs if doc["metadata"]["name"] == name and doc["kind"] in ("HelmRelease", "Kustomization")]
+    ref = mine[-1]["spec"].get("chartRef") or mine[-1]["spec"].get("sourceRef") or \
+        mine[-1]["spec"]["chart"]["spec"]["sourceRef"]
+    namespace = ref.get("namespace", mine[-1]["metadata"]["namespace"])
+    return [doc for doc in docs if (doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"]) ==
+            (ref["kind"], namespace, ref["name"])] + mine[-1:]
 
 
 def app_entry(scenario: str, answers: dict, known: dict) -> dict:

@@ -48,10 +48,13 @@ def render(spec_file: str, cluster: ClusterFlags | None = None) -> Rendered:
 
         existing, notes = existing_sources(cluster.context, cluster.kubeconfig, cluster.request_timeout)
         notes = [f"warning: {note}" for note in notes]
-    built = build(spec.apps, existing=existing)
+    built = build(spec.apps, spec.sources, existing)
     if built.clashes:
         raise ClusterError("\n".join(_clash(source, names) for source, names in built.clashes))
     notes += [_reuse_note(source, names, spec.apps) for source, names in built.reused]
+    notes += [f"not reused: the cluster's {theirs.kind} {theirs.namespace}/{theirs.name} has the same URL, but "
+              f"{reason}; generating {source.namespace}/{source.name}" for source, theirs, reason in built.skipped
+              if not source.reused]
     return Rendered(built.objects, packages, spec.warnings + warnings, notes)
 
 

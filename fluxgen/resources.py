@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from fluxgen.flux_schema import CHART_SPEC
 from fluxgen.schema import FLUX_OPTIONS
-from fluxgen.sources import OCI_HELM_LAYER, ClusterSource, Source, in_git, kind_of, plan_sources
+from fluxgen.source_plan import plan_sources
+from fluxgen.sources import HELM_LAYER_SELECTOR, ClusterSource, Source, kind_of, reads_path
 
 API_VERSIONS = {
     "HelmRepository": "source.toolkit.fluxcd.io/v1",
@@ -58,17 +59,19 @@ class Built:
     objects: list[Placed]
     reused: list[tuple[Source, list[str]]]
     clashes: list[tuple[Source, list[str]]]
+    skipped: list[tuple[Source, ClusterSource, str]]  # same-URL sources of the cluster, not reused
 
 
 def source_object(source: Source) -> dict:
-    """HelmRepository, OCIRepository or GitRepository for a planned source."""
+    """HelmRepository, OCIRepository or GitRepository for a planned or declared source."""
     kind = source.kind
     spec: dict[str, object] = {"interval": SOURCE_INTERVALS[kind], "url": source.url}
     if kind == "GitRepository":
-        spec["ref"] = dict(source.ref)  # always explicit: Flux would fall back to `master`
-    if kind == "OCIRepository":
+        spec["ref"] = dict(source.ref or {"branch": "main"})  # always explicit: Flux would fall back to `master`
+    if kind == "OCIRepository" and (source.ref or not source.declared):
         spec["ref"] = dict(source.ref)
-        spec["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
+    if kind == "OCIRepository" and not source.declared:  # a chart, read through chartRef
+        spec["layerSelector"] = dict(HELM_LAYER_SELECTOR)
     return flux_object(kind, str(source.name), source.namespace, merge_options(spec, source.options))
 
 
@@ -89,28 +92,28 @@ def _source_ref(source: Source, app: dict) -> dict:
                  namespace=source.namespace if source.namespace != app["namespace"] else None)
 
 
-def _depends_on(app: dict, apps_by_name: dict) -> list | None:
+def _depends_on(app: dict, apps: list[dict]) -> list | None:
     if not app.get("dependsOn"):
         return None
     result = []
     for dep in app["dependsOn"]:
         if isinstance(dep, str):
-            namespace = apps_by_name[dep]["namespace"]
-            dep = {"name": dep, "namespace": namespace}
+            target = dependency(app, dep, apps)
+            dep = {"name": dep, "namespace": target["namespace"] if isinstance(target, dict) else app["namespace"]}
         result.append(xdict(name=dep["name"],
                             namespace=dep.get("namespace") if dep.get("namespace") != app["namespace"] else None,
                             readyExpr=dep.get("readyExpr")))
     return result
 
 
-def helm_release(app: dict, source: Source, apps_by_name: dict) -> dict:
+def helm_release(app: dict, source: Source, apps: list[dict]) -> dict:
     """HelmRelease for a chart app."""
     target = app["targetNamespace"]
-    chart = app["chart"]
+    chart = app.get("chart", {})
     spec_options = {key: value for key, value in chart.items() if key in CHART_SPEC and key != "metadata"}
-    if source.kind == "OCIRepository":
-        chart_fields = {"chartRef": _source_ref(source, app)}
-    elif source.kind == "GitRepository":
+    if "chartRef" in app or source.kind == "OCIRepository":
+        chart_fields: dict = {"chartRef": _source_ref(source, app)}
+    elif "path" in chart:
         chart_fields = {"chart": xdict(metadata=chart.get("metadata"), spec={
             "chart": repo_path(chart["path"]), "reconcileStrategy": "Revision", "sourceRef": _source_ref(source, app),
             **spec_options})}
@@ -124,47 +127,74 @@ def helm_release(app: dict, source: Source, apps_by_name: dict) -> dict:
         targetNamespace=target,
         storageNamespace=target,
         install={"createNamespace": True} if target else None,
-        dependsOn=_depends_on(app, apps_by_name),
+        dependsOn=_depends_on(app, apps),
         values=app.get("values") or None,
         **chart_fields,
     )
     return flux_object("HelmRelease", app["name"], app["namespace"], merge_options(spec, _options(app)))
 
 
-def kustomization(app: dict, source: Source, apps_by_name: dict) -> dict:
-    """Kustomization for a kustomize app kept in Git."""
+def kustomization(app: dict, source: Source, apps: list[dict]) -> dict:
+    """Kustomization for a kustomize app (kept in Git, or in an OCI artifact)."""
     spec = xdict(
         interval=app["interval"],
         path=repo_path(app["kustomize"]["path"]),
         prune=app["kustomize"].get("prune", True),
         sourceRef=_source_ref(source, app),
         targetNamespace=app["targetNamespace"],
-        dependsOn=_depends_on(app, apps_by_name),
+        dependsOn=_depends_on(app, apps),
     )
     return flux_object("Kustomization", app["name"], app["namespace"], merge_options(spec, _options(app)))
 
 
 def app_folder(app: dict) -> str:
-    """Where --output-dir puts an app's files: its Git path, or its name."""
-    if in_git(app):
+    """Where --output-dir puts an app's files: the path it deploys, or its name."""
+    if reads_path(app):
         path = app["chart"]["path"] if "chart" in app else app["kustomize"]["path"]
         return repo_path(path)[2:] or "."
     return app["name"]
 
 
-def build(apps: list[dict], existing: tuple[ClusterSource, ...] | list[ClusterSource] = ()) -> Built:
-    """The objects the spec needs, sources first, then the apps in the order written; the sources
-    the cluster already has (`existing`) are referenced, not generated."""
-    sources, app_sources = plan_sources(apps, existing)
+def dependency(app: dict, name: str, apps: list[dict]) -> dict | str:
+    """The app a bare name in app's dependsOn means (the same kind, in the same namespace first),
+    or why none is meant."""
+    from fluxgen.problems import did_you_mean
+
+    named = [other for other in apps if other["name"] == name]
+    same_kind = [other for other in named if kind_of(other) == kind_of(app)]
+    if len(same_kind) > 1:
+        same_kind = [other for other in same_kind if other["namespace"] == app["namespace"]] or same_kind
+    if len(same_kind) == 1:
+        return same_kind[0]
+    if same_kind:
+        spaces = ", ".join(sorted(other["namespace"] for other in same_kind))
+        return (f"{name!r} is the name of a {kind_of(app)} in namespaces {spaces}; write {{name: {name}, "
+                "namespace: ...}")
+    if named:
+        other = kind_of(named[0])
+        return (f"{name!r} is a {other}; a {kind_of(app)} can only depend on {kind_of(app)}s (use healthChecks "
+                "or wait for other kinds)")
+    return f"no app is named {name!r}" + did_you_mean(name, {other["name"] for other in apps})
+
+
+CATALOGUE_FOLDER = "sources"  # where --output-dir writes the `sources:` entries
+
+
+def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never changed)
+          existing: list[ClusterSource] = []) -> Built:  # noqa: B006
+    """The objects the spec needs, sources first, then the apps in the order written. `sources:`
+    entries (`catalogue`) are always generated unless existing; sources the cluster already has
+    (`existing`) are referenced, not generated."""
+    plan = plan_sources(apps, catalogue, existing)
     folders: dict[int, str] = {}
     users: dict[int, list[str]] = {}
-    for app, source in zip(apps, app_sources, strict=True):
-        folders.setdefault(id(source), app_folder(app))
+    for app, source in zip(apps, plan.used, strict=True):
+        folders.setdefault(id(source), CATALOGUE_FOLDER if source.declared else app_folder(app))
         users.setdefault(id(source), []).append(app["name"])
-    apps_by_name = {app["name"]: app for app in apps}
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [Placed(folders[id(source)], source_object(source)) for source in sources if not source.existing]
-    for app, source in zip(apps, app_sources, strict=True):
-        result.append(Placed(app_folder(app), builders[kind_of(app)](app, source, apps_by_name)))
-    return Built(result, [(source, users[id(source)]) for source in sources if source.existing],
-                 [(source, users[id(source)]) for source in sources if source.clash])
+    result = [Placed(folders.get(id(source), CATALOGUE_FOLDER), source_object(source))
+              for source in plan.sources if not source.existing]
+    for app, source in zip(apps, plan.used, strict=True):
+        result.append(Placed(app_folder(app), builders[kind_of(app)](app, source, apps)))
+    return Built(result, [(source, users[id(source)]) for source in plan.sources if source.reused],
+                 [(source, users[id(source)]) for source in plan.sources if source.clash], plan.skipped)

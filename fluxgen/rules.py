@@ -7,28 +7,58 @@ Pure but for checking that package folders exist.
 
 from pathlib import Path
 
+from fluxgen import catalogue
 from fluxgen.errors import Problem
 from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
-from fluxgen.problems import Where, article, did_you_mean, messages
-from fluxgen.resources import app_folder
+from fluxgen.problems import Where, article, messages
+from fluxgen.resources import app_folder, dependency
 from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SOURCE_OPTIONS
-from fluxgen.sources import chart_source_kind, in_git, kind_of, name_conflicts
+from fluxgen.source_plan import name_conflicts
+from fluxgen.sources import OCI_DIGEST, Source, chart_source_kind, in_git, kind_of, reads_path, reference_of
 from fluxgen.validator import validator_for
 
 _APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
 
 
-def check(defaults: dict, own: list[dict], apps: list[dict], base: Path, where: Where) -> list[Problem]:
-    """Every problem with the apps: `own` as written, `apps` with defaults merged."""
+def check(defaults: dict, own: list[dict], apps: list[dict], declared: list[Source], base: Path,
+          where: Where) -> list[Problem]:
+    """Every problem with the apps: `own` as written, `apps` with defaults merged, `declared` the
+    `sources:` entries."""
     problems = []
     for index, (written, app) in enumerate(zip(own, apps, strict=True)):
         problems += _options(written, app, index, where) + _merged(defaults, written, app, index, where)
-        problems += _app(app, index, where)
+        problems += _reference(written, app, declared, index, where) or _app(app, index, where)
     problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where)
     if not problems:
         problems += [where(("apps", i) + field, message, ("defaults",) + field[-2:])
-                     for i, field, message in name_conflicts(apps)]
+                     for i, field, message in name_conflicts(apps, declared)]
     return problems
+
+
+def _reference(own: dict, app: dict, declared: list[Source], index: int, where: Where) -> list[Problem]:
+    """The source an app references exists and fits, and the app names no other source besides."""
+    reference = reference_of(app)
+    if reference is None:
+        return []
+    field, value = reference
+    at = ("apps", index) + field
+    inline = [key for key in ("git",) if "url" in own.get("git", {})] + \
+        [f"chart.{key}" for key in ("repository", "source", "repositoryName") if key in own.get("chart", {})]
+    if inline:
+        return [where(at, f"names the source, so {inline[0]} cannot be given too; give one or the other",
+                      ("defaults",) + field)]
+    found = catalogue.resolve(value, field, app["namespace"], declared)
+    if isinstance(found, str):
+        return [where(at, found, ("defaults",) + field)]
+    chart = app.get("chart", {})
+    if field == ("chart", "sourceRef") and found.kind == "HelmRepository" and "name" not in chart:
+        return [where(("apps", index, "chart"), "reads a HelmRepository: give the chart's name")]
+    if field == ("chart", "sourceRef") and found.kind == "GitRepository" and "path" not in chart:
+        return [where(("apps", index, "chart"), "reads a GitRepository: give the chart's path in it")]
+    if field == ("chart", "sourceRef") and found.kind != "GitRepository" and "path" in chart:
+        return [where(("apps", index, "chart", "path"), f"a chart path is read from Git; {found.namespace}/"
+                                                          f"{found.name} is {article(found.kind)} (give name)")]
+    return []
 
 
 def _options(app: dict, merged: dict, index: int, where: Where) -> list[Problem]:
@@ -82,16 +112,30 @@ def _app(app: dict, index: int, where: Where) -> list[Problem]:
     at = ("apps", index)
     problems = []
     chart = app.get("chart")
-    if chart is not None and not ({"repository", "name"} <= chart.keys() or "path" in chart):
-        problems.append(where(at + ("chart",), "needs repository and name (a chart from a repository) or path (a chart "
-                                               "kept in Git)"))
+    if chart is not None and not ({"repository", "name"} <= chart.keys() or "path" in chart or "sourceRef" in chart):
+        problems.append(where(at + ("chart",), "needs repository and name (a chart from a repository), path (a chart "
+                                               "kept in Git), or sourceRef (a source in sources:)"))
+    version = str(chart.get("version", "")) if chart else ""
+    if OCI_DIGEST.match(version) and chart_source_kind(app) != "OCIRepository":
+        problems.append(where(at + ("chart", "version"), "a digest pins an OCI artifact; a Helm repository chart "
+                                                         "takes a version or a semver range"))
+    if in_git(app) and app["git"].get("existing") and not app["git"].get("name"):
+        problems.append(where(at + ("git", "existing"), "an existing GitRepository is referenced by name: give "
+                                                        "git.name", ("defaults", "git", "existing")))
+    if chart_source_kind(app) and app["chart"].get("source", {}).get("existing") \
+            and not app["chart"].get("repositoryName"):
+        problems.append(where(at + ("chart", "source", "existing"), "an existing source is referenced by name: give "
+                                                                    "chart.repositoryName"))
     if in_git(app) and not app["git"].get("url"):
         problems.append(where(at, "is kept in Git but has no git.url (set it here or in defaults.git)"))
-    refs = [ref for ref in GIT_REFS if ref in app["git"]]
+    refs = [ref for ref in GIT_REFS if ref in app["git"].get("ref", app["git"])]
     if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
         problems.append(where(at + ("git", refs[1]), f"give one Git ref (branch, tag, semver or commit; commit may "
                                                      f"join a branch), not {' and '.join(refs)}",
                               ("defaults", "git", refs[1])))
+    if in_git(app) and len(app["git"].get("ref", {})) > 1 and sorted(app["git"]["ref"]) != ["branch", "commit"]:
+        problems.append(where(at + ("git", "ref"), f"give one Git ref (commit may join a branch), not "
+                                                   f"{' and '.join(sorted(app['git']['ref']))}"))
     source = app.get("chart", {}).get("source", {})
     if source.get("type") == "oci" and not app["chart"].get("repository", "").startswith("oci://"):
         problems.append(where(at + ("chart", "source", "type"), "oci needs an oci:// chart.repository",
@@ -101,7 +145,7 @@ def _app(app: dict, index: int, where: Where) -> list[Problem]:
             problems.append(where(at + ("chart", "source", key), "applies to OCI Helm repositories only "
                                                                   "(chart.source.type: oci)",
                                   ("defaults", "chart", "source", key)))
-    if "package" in app and not in_git(app):
+    if "package" in app and not reads_path(app):
         problems.append(where(at + ("package",), "builds a chart kept in Git; give chart.path (where the chart goes "
                                                  "in the Git repository) instead of chart.repository"))
     if "kustomize" not in app and "releaseName" not in app and len(app["name"]) > 53:
@@ -115,7 +159,7 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
     folders: dict[str, int] = {}
     problems = []
     for index, app in enumerate(apps):
-        if "package" not in app or not in_git(app):  # _app reports packages of other apps
+        if "package" not in app or not reads_path(app):  # _app reports packages of other apps
             continue
         at = ("apps", index, "package")
         if not (base / app["package"]).is_dir():
@@ -132,39 +176,42 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
 
 
 def _names(apps: list[dict], where: Where) -> list[Problem]:
-    first: dict[str, int] = {}
+    """One object per kind, namespace and name (a HelmRelease and a Kustomization may share a name)."""
+    first: dict[tuple, int] = {}
     problems = []
     for index, app in enumerate(apps):
-        if app["name"] in first:
-            problems.append(where(("apps", index, "name"), f"{app['name']!r} is already the name of "
-                                                           f"apps[{first[app['name']]}]"))
-        first.setdefault(app["name"], index)
+        key = (kind_of(app), app["namespace"], app["name"])
+        if key in first:
+            problems.append(where(("apps", index, "name"), f"apps[{first[key]}] is already the {key[0]} "
+                                                           f"{app['name']!r} of namespace {app['namespace']}"))
+        first.setdefault(key, index)
     return problems
 
 
 def _dependencies(apps: list[dict], where: Where) -> list[Problem]:
-    by_name = {app["name"]: app for app in apps}
     problems = []
     for index, app in enumerate(apps):
         for i, dep in enumerate(app.get("dependsOn", [])):
             if not isinstance(dep, str):
                 continue
-            at = ("apps", index, "dependsOn", i)
-            if dep not in by_name:
-                problems.append(where(at, f"no app is named {dep!r}{did_you_mean(dep, by_name)}"))
-            elif dep == app["name"]:
-                problems.append(where(at, "an app cannot depend on itself"))
-            elif kind_of(by_name[dep]) != kind_of(app):
-                problems.append(where(at, f"{dep!r} is a {kind_of(by_name[dep])}; a {kind_of(app)} can only depend "
-                                          f"on {kind_of(app)}s (use healthChecks or wait for other kinds)"))
+            target = dependency(app, dep, apps)
+            if isinstance(target, str):
+                problems.append(where(("apps", index, "dependsOn", i), target))
+            elif target is app:
+                problems.append(where(("apps", index, "dependsOn", i), "an app cannot depend on itself"))
     if not problems:
         problems += _cycles(apps, where)
     return problems
 
 
 def _cycles(apps: list[dict], where: Where) -> list[Problem]:
-    graph = {app["name"]: [d for d in app.get("dependsOn", []) if isinstance(d, str)] for app in apps}
-    index = {app["name"]: i for i, app in enumerate(apps)}
+    names = [f"{app['namespace']}/{app['name']}" for app in apps]
+    key = {id(app): name for app, name in zip(apps, names, strict=True)}
+    graph = {key[id(app)]: [key[id(dependency(app, d, apps))] for d in app.get("dependsOn", []) if isinstance(d, str)]
+             for app in apps if kind_of(app) == "Kustomization"}
+    graph |= {"hr:" + key[id(app)]: ["hr:" + key[id(dependency(app, d, apps))] for d in app.get("dependsOn", [])
+                                     if isinstance(d, str)] for app in apps if kind_of(app) == "HelmRelease"}
+    index = {("hr:" if kind_of(app) == "HelmRelease" else "") + key[id(app)]: i for i, app in enumerate(apps)}
     state: dict[str, str] = {}
     for start in graph:
         stack = [(start, iter(graph[start]))]
@@ -178,7 +225,7 @@ def _cycles(apps: list[dict], where: Where) -> list[Problem]:
                 stack.pop()
                 path.pop()
             elif state.get(dep) == "open":
-                cycle = path[path.index(dep):] + [dep]
+                cycle = [step.removeprefix("hr:").rpartition("/")[2] for step in path[path.index(dep):] + [dep]]
                 return [where(("apps", index[node], "dependsOn"), f"dependency cycle: {' -> '.join(cycle)}")]
             elif dep not in state:
                 state[dep] = "open"

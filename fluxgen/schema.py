@@ -15,6 +15,8 @@ API_VERSION = "fluxgen/v1"
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 GIT_REFS = ("branch", "tag", "semver", "commit")
+SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository")
+SHORT_REF = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # NAME or NAMESPACE/NAME
 
 
 _SCP_URL = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?P<path>.+)$")
@@ -112,6 +114,40 @@ def _path(description: str) -> dict:
     return _text(description, check_with=repo_path)
 
 
+GIT_REF = {"type": "dict", "meta": {"description": "Flux's form of the ref: branch, tag, semver, name (a full "
+                                                    "ref such as refs/heads/main) or commit"},
+           "schema": {"branch": _text("Git branch"), "tag": _text("Git tag"),
+                      "semver": _text("semver range matched against Git tags"),
+                      "name": _text("a full Git ref, such as refs/heads/main or refs/pull/420/head"),
+                      "commit": _text("Git commit SHA (may be combined with branch)")}}
+OCI_REF = {"type": "dict", "meta": {"description": "the artifact to pull: tag, semver (with semverFilter) or digest"},
+           "schema": {"tag": _text("OCI tag"), "semver": _text("semver range matched against tags"),
+                      "semverFilter": _text("regular expression the tags must match"),
+                      "digest": _text("OCI digest (sha256:...)")}}
+LAYER_SELECTOR = {"type": "dict", "schema": {"mediaType": _text("the layer's media type"),
+                                             "operation": {"type": "string", "allowed": ["extract", "copy"]}}}
+_EXISTING = {"type": "boolean", "meta": {"description": "made by flux bootstrap or the cluster: referenced, "
+                                                        "never generated"}}
+
+
+def reference(kinds: tuple, description: str) -> dict:
+    """A reference to a source: NAME or NAMESPACE/NAME of a `sources:` entry, or Flux's mapping."""
+    return {"meta": {"description": description,
+                     "hint": f"must be NAME or NAMESPACE/NAME of a sources: entry, or {{kind: {' | '.join(kinds)}, "
+                             "name: ..., namespace: ...}"},
+            "anyof": [{"type": "string", "regex": SHORT_REF, "maxlength": 127},
+                      {"type": "dict", "schema": {"kind": {"type": "string", "allowed": list(kinds)},
+                                                  "name": _text("object name", maxlength=253) | {"required": True},
+                                                  "namespace": _label("object namespace")}}]}
+
+
+SOURCE_REF = reference(("GitRepository", "OCIRepository", "Bucket", "ExternalArtifact"),
+                       "the source of a kustomize app (Kustomization spec.sourceRef)")
+CHART_SOURCE_REF = reference(("HelmRepository", "GitRepository", "Bucket"),
+                             "the source of a chart read through chart.spec (a HelmRepository or Git)")
+CHART_REF = reference(("OCIRepository", "HelmChart", "ExternalArtifact"),
+                      "the chart, read from an OCIRepository (HelmRelease spec.chartRef)")
+
 GIT = flux.GITREPOSITORY | {
     "url": _text("URL of the Git repository Flux reads (https:// or ssh://)", check_with=git_url),
     "branch": _text("Git branch (the default ref is branch main)") | {
@@ -120,10 +156,12 @@ GIT = flux.GITREPOSITORY | {
     "semver": _text("semver range matched against Git tags"),
     "commit": _text("Git commit SHA (may be combined with branch)"),
     "name": _label("name of the GitRepository (derived from the URL when unset)"),
+    "ref": GIT_REF | {"excludes": list(GIT_REFS)},
+    "existing": _EXISTING,
 }
 
 # HelmRepository and OCIRepository options; which apply depends on the URL (checked in spec.py).
-CHART_SOURCE = {"type": "dict", "schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY,
+CHART_SOURCE = {"type": "dict", "schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY | {"existing": _EXISTING},
                 "meta": {"description": "HelmRepository or OCIRepository spec fields (interval, secretRef, ...)"}}
 
 CHART = {
@@ -135,6 +173,7 @@ CHART = {
                              excludes="path"),
     "source": CHART_SOURCE | {"excludes": "path"},
     "path": _path("path of the chart inside the app's Git repository"),
+    "sourceRef": CHART_SOURCE_REF | {"excludes": ["repository", "source", "repositoryName"]},
 } | flux.CHART_SPEC
 
 KUSTOMIZE = {
@@ -169,19 +208,22 @@ SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
                   "meta": {"description": "apps (or {name, namespace} objects) that must be ready first"}},
     "targetNamespace": _label("namespace the app is installed into (default: the app's name; null: unset)",
                               nullable=True),
+    "sourceNamespace": _label("namespace of the sources derived from inline URLs (default: the app's namespace)"),
+    "sourceRef": SOURCE_REF,
 }
 
 DEFAULTS = SHARED | {
-    "chart": {"type": "dict", "schema": {"source": CHART_SOURCE},
+    "chart": {"type": "dict", "schema": {"source": CHART_SOURCE, "sourceRef": CHART_SOURCE_REF},
               "meta": {"description": "options for every chart app's HelmRepository or OCIRepository"}},
 }
 
 APP = SHARED | {
     "name": _label("name of the HelmRelease or Kustomization", required=True),
-    "chart": {"type": "dict", "schema": CHART, "required": True, "excludes": "kustomize",
+    "chart": {"type": "dict", "schema": CHART, "required": True, "excludes": ["kustomize", "chartRef"],
               "meta": {"description": "deploy a Helm chart"}},
-    "kustomize": {"type": "dict", "schema": KUSTOMIZE, "required": True, "excludes": "chart",
-                  "meta": {"description": "deploy a kustomize overlay kept in Git"}},
+    "chartRef": CHART_REF | {"required": True, "excludes": ["chart", "kustomize"]},
+    "kustomize": {"type": "dict", "schema": KUSTOMIZE, "required": True, "excludes": ["chart", "chartRef"],
+                  "meta": {"description": "deploy a kustomize overlay (from Git, or an OCI artifact)"}},
     "releaseName": _text("Helm release name (default: the app's name); at most 53 characters",
                          maxlength=53),
     "values": {"type": "dict", "meta": {"description": "Helm values, emitted under spec.values"}},
@@ -194,10 +236,31 @@ APP = SHARED | {
 # Keys only one kind of app may carry (fluxgen's own chart keys included).
 ONLY_FOR = {key: "HelmRelease" for key in set(flux.HELMRELEASE) - set(flux.KUSTOMIZATION)} | {
     "values": "HelmRelease", "valuesFiles": "HelmRelease", "releaseName": "HelmRelease"} | {
-    key: "Kustomization" for key in set(flux.KUSTOMIZATION) - set(flux.HELMRELEASE)}
+    key: "Kustomization" for key in set(flux.KUSTOMIZATION) - set(flux.HELMRELEASE)} | {"sourceRef": "Kustomization"}
+
+# A `sources:` entry, by kind: Flux's spec fields of that kind, its name and namespace, and
+# `existing: true` for a source made elsewhere (then only url and ref, for matching).
+_ENTRY = {"kind": {"type": "string", "allowed": list(SOURCE_KINDS), "required": True},
+          "name": _label("metadata.name of the source", required=True),
+          "namespace": _label("metadata.namespace (default: defaults.sourceNamespace, else the Flux namespace)"),
+          "existing": _EXISTING}
+SOURCE_ENTRIES = {
+    "HelmRepository": _ENTRY | flux.HELMREPOSITORY | {
+        "url": _text("Helm repository URL (https://, or oci:// with type: oci)", check_with=chart_url)},
+    "OCIRepository": _ENTRY | flux.OCIREPOSITORY | {
+        "url": _text("OCI repository URL (oci://), without a tag", check_with=chart_url),
+        "ref": OCI_REF, "layerSelector": LAYER_SELECTOR},
+    "GitRepository": _ENTRY | flux.GITREPOSITORY | {
+        "url": _text("Git repository URL (https:// or ssh://)", check_with=git_url), "ref": GIT_REF},
+}
 
 SCHEMA = {
     "apiVersion": {"type": "string", "allowed": [API_VERSION]},
+    "sources": {"type": "list", "default": [],
+                "schema": {"type": "dict", "allow_unknown": True, "meta": {"by_kind": SOURCE_ENTRIES},
+                           "schema": {"kind": _ENTRY["kind"]}},
+                "meta": {"description": "sources declared once, by name (HelmRepository, OCIRepository, "
+                                        "GitRepository); every entry that is not existing is generated"}},
     "defaults": {"type": "dict", "schema": DEFAULTS, "default": {}},
     "apps": {"type": "list", "required": True, "minlength": 1, "schema": {"type": "dict", "schema": APP},
              "meta": {"description": "the apps to deploy"}},

@@ -1,12 +1,16 @@
 """Which Flux sources the apps need, how they are shared and what they are called.
 
-Pure functions on the normalized apps of spec.py. Apps with the same kind, namespace, normalized URL,
-(for Git and OCI) ref and options share one source. Names come from the URL, deterministically; a derived
-name already taken by a different source gets a suffix from a hash of that source.
+Pure functions on the merged apps of spec.py. An app's source is, in this order: the one its
+reference names (sourceRef, chart.sourceRef, chartRef: a `sources:` entry, or an object managed
+elsewhere, taken as is); a `sources:` entry that its inline URL matches; one the cluster already
+has (--reuse-existing); or one derived from its URL. Derived sources are shared by apps with the
+same kind, namespace, normalized URL, ref (Git and OCI) and options, unless the apps name them
+differently. Derived names come from the URL; a name already taken gets a suffix from a hash of
+the source.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from fluxgen.schema import GIT_REFS, SOURCE_OPTIONS
@@ -16,22 +20,84 @@ _GENERIC = {"charts", "chart", "helm", "helm-charts", "helmcharts", "stable", "r
             "git", "gitops", "oci", "www", "registry", "io", "com", "org", "net", "dev", "cloud", "github",
             "gitlab", "pages", "bitbucket", "azurecr", "pkg"}
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+OCI_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 OCI_HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+HELM_LAYER_SELECTOR = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A Flux source an app reads. `name` is None until plan_sources names it. `existing`: it is
+    referenced, never generated (made by flux bootstrap, found in the cluster, or managed
+    elsewhere); `declared`: a `sources:` entry; `reused`: found in the cluster; `clash`: its
+    explicit name is taken in the cluster by a different source."""
+
+    kind: str
+    namespace: str
+    url: str | None
+    ref: dict
+    options: dict
+    name: str | None = None
+    existing: bool = False
+    declared: bool = False
+    reused: bool = False
+    clash: bool = False
+
+    def spec(self) -> dict:
+        """The spec fields that say what the source is: url, ref and every option."""
+        return {**({"url": self.url} if self.url else {}), **({"ref": self.ref} if self.ref else {}), **self.options}
+
+
+@dataclass(frozen=True)
+class ClusterSource:
+    """A source that already exists (in the cluster, or declared in `sources:`), as its object says."""
+
+    kind: str
+    namespace: str
+    name: str
+    spec: dict
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """Every source to generate or reference, in order of first use (then unused `sources:`
+    entries); the source of each app; and same-URL sources of the cluster that were not reused,
+    with the reason."""
+
+    sources: list[Source]
+    used: list[Source]
+    skipped: list[tuple[Source, ClusterSource, str]] = field(default_factory=list)
 
 
 def kind_of(app: dict) -> str:
     """The Flux kind that deploys the app."""
-    return "HelmRelease" if "chart" in app else "Kustomization"
+    return "HelmRelease" if "chart" in app or "chartRef" in app else "Kustomization"
+
+
+def reads_path(app: dict) -> bool:
+    """Whether the app deploys a path of its source (a kustomize overlay, or a chart kept in Git)."""
+    return "kustomize" in app or "path" in app.get("chart", {})
+
+
+def reference_of(app: dict) -> tuple[tuple, object] | None:
+    """(field, value) of the reference that names the app's source, or None for an inline source."""
+    if "chartRef" in app:
+        return ("chartRef",), app["chartRef"]
+    if "chart" in app and "sourceRef" in app["chart"]:
+        return ("chart", "sourceRef"), app["chart"]["sourceRef"]
+    if "kustomize" in app and "sourceRef" in app:
+        return ("sourceRef",), app["sourceRef"]
+    return None
 
 
 def in_git(app: dict) -> bool:
-    """Whether the app's chart or overlay is read from its Git repository."""
-    return "kustomize" in app or "path" in app["chart"]
+    """Whether the app's chart or overlay is read from the Git repository given inline (`git:`)."""
+    return reads_path(app) and reference_of(app) is None
 
 
 def chart_source_kind(app: dict, default_type: str | None = None) -> str | None:
-    """HelmRepository or OCIRepository for a chart from a repository, else None. An oci:// chart
-    gets an OCIRepository, unless chart.source.type (or `default_type`) asks for `oci`."""
+    """HelmRepository or OCIRepository for a chart from a repository URL, else None. An oci://
+    chart gets an OCIRepository, unless chart.source.type (or `default_type`) asks for `oci`."""
     chart = app.get("chart", {})
     repository = chart.get("repository")
     if not isinstance(repository, str):
@@ -50,62 +116,57 @@ def normalize_url(url: str, kind: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
 
 
-@dataclass(frozen=True)
-class Source:
-    """A Flux source the apps need. `name` is None until plan_sources names it; `existing`: the
-    cluster has it, so it is referenced, not generated; `clash`: its explicit name is taken in
-    the cluster by a different source."""
-
-    kind: str
-    namespace: str
-    url: str
-    ref: dict
-    options: dict
-    name: str | None = None
-    existing: bool = False
-    clash: bool = False
+def git_ref(git: dict) -> dict:
+    """The ref of a `git:` mapping, in Flux's form."""
+    return dict(git["ref"]) if "ref" in git else {key: git[key] for key in GIT_REFS if key in git}
 
 
-@dataclass(frozen=True)
-class ClusterSource:
-    """A source the cluster already has, as kubectl listed it."""
-
-    kind: str
-    namespace: str
-    name: str
-    spec: dict
+def same_ref(ours: dict, theirs: object) -> bool:
+    """Refs that check out the same thing: `name: refs/heads/main` is `branch: main`."""
+    def plain(ref: object) -> object:
+        if isinstance(ref, dict) and set(ref) == {"name"} and isinstance(ref["name"], str):
+            for prefix, key in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+                if ref["name"].startswith(prefix):
+                    return {key: ref["name"][len(prefix):]}
+        return ref
+    return plain(ours) == plain(theirs or {})
 
 
 def source_request(app: dict) -> Source:
-    """The source an app needs, before naming (name: the explicit name, or None)."""
-    namespace = app["namespace"]
+    """The inline source an app asks for, before naming (name: the explicit name, or None)."""
+    namespace = app.get("sourceNamespace", app["namespace"])
     if in_git(app):
         git = app["git"]
-        ref = {key: git[key] for key in GIT_REFS if key in git}
         options = {key: value for key, value in git.items() if key in SOURCE_OPTIONS["GitRepository"]}
-        return Source("GitRepository", namespace, git["url"], ref, options, git.get("name"))
+        return Source("GitRepository", namespace, git["url"], git_ref(git), options, git.get("name"),
+                      existing=bool(git.get("existing")))
     chart = app["chart"]
-    options = chart.get("source", {})
+    options = {key: value for key, value in chart.get("source", {}).items() if key != "existing"}
+    existing = bool(chart.get("source", {}).get("existing"))
     if chart_source_kind(app) == "OCIRepository":
         url = chart["repository"].rstrip("/") + "/" + chart["name"]
         return Source("OCIRepository", namespace, url, oci_ref(chart.get("version")), options,
-                      chart.get("repositoryName"))
-    return Source("HelmRepository", namespace, chart["repository"], {}, options, chart.get("repositoryName"))
+                      chart.get("repositoryName"), existing=existing)
+    return Source("HelmRepository", namespace, chart["repository"], {}, options, chart.get("repositoryName"),
+                  existing=existing)
 
 
 def oci_ref(version: str | None) -> dict:
-    """An exact chart version is an OCI tag (Helm writes `+` as `_`); anything else a semver range."""
+    """An exact chart version is an OCI tag (Helm writes `+` as `_`), a digest is a digest, and
+    anything else a semver range."""
     if version is None:
         return {"semver": "*"}  # what a HelmRelease chart without version means; OCI's own default is `latest`
+    if OCI_DIGEST.match(version):
+        return {"digest": version}
     if _EXACT_VERSION.match(version):
         return {"tag": version.replace("+", "_")}
     return {"semver": version}
 
 
 def identity(source: Source) -> tuple:
-    """What makes two sources the same object: apps that ask for other options get another source."""
+    """What makes two derived sources the same object (apart from an explicit name)."""
     ref = tuple(sorted(source.ref.items()))
-    return (source.kind, source.namespace, normalize_url(source.url, source.kind), ref, _frozen(source.options))
+    return (source.kind, source.namespace, normalize_url(str(source.url), source.kind), ref, _frozen(source.options))
 
 
 def _frozen(value):
@@ -115,133 +176,3 @@ def _frozen(value):
     if isinstance(value, list):
         return tuple(_frozen(item) for item in value)
     return value
-
-
-def plan_sources(apps: list[dict], existing: tuple[ClusterSource, ...] | list[ClusterSource] = (),
-                 ) -> tuple[list[Source], list[Source]]:
-    """(unique sources in order of first use, the source of each app), every one named.
-
-    A source that matches one in `existing` (what the cluster has) is reused instead of generated,
-    and the cluster's names are taken. Call name_conflicts first: explicit names are used as given.
-    """
-    unique: dict[tuple, Source] = {}
-    keys = []
-    for app in apps:
-        request = source_request(app)
-        key = identity(request)
-        first = unique.setdefault(key, request)
-        if first.name is None and request.name:
-            unique[key] = replace(first, name=request.name)
-        keys.append(key)
-    index = _index(existing)
-    in_cluster = {(e.kind, e.namespace, e.name) for e in existing}
-    for key, source in unique.items():
-        match = find_existing(source, index)
-        if match:
-            unique[key] = replace(source, name=match.name, namespace=match.namespace, existing=True)
-        elif source.name:  # an explicit name the cluster gives to another source: applying would replace it
-            unique[key] = replace(source, clash=(source.kind, source.namespace, source.name) in in_cluster)
-    taken = {(s.kind, s.namespace, s.name) for s in unique.values() if s.name} | in_cluster
-    for key, source in unique.items():
-        if source.name is None:
-            name = _free_name(source, derive_name(source.url, source.kind), taken)
-            unique[key] = replace(source, name=name)
-            taken.add((source.kind, source.namespace, name))
-    return list(unique.values()), [unique[key] for key in keys]
-
-
-def _index(existing: tuple[ClusterSource, ...] | list[ClusterSource]) -> dict[tuple, list[ClusterSource]]:
-    """Existing sources by (kind, normalized URL), each list in a fixed order."""
-    index: dict[tuple, list[ClusterSource]] = {}
-    for source in existing:
-        url = source.spec.get("url")
-        if not isinstance(url, str):  # no URL: nothing to match
-            continue
-        try:
-            key = (source.kind, normalize_url(url, source.kind))
-        except ValueError:  # a URL nobody can read
-            continue
-        index.setdefault(key, []).append(source)
-    for candidates in index.values():
-        candidates.sort(key=lambda s: (s.namespace, s.name))
-    return index
-
-
-def find_existing(source: Source, index: dict[tuple, list[ClusterSource]]) -> ClusterSource | None:
-    """The existing source to reuse for `source`: same URL, same ref (Git, OCI), same type (Helm),
-    every option the app asked for already set; in the app's own namespace if there is one.
-    With an explicit name, only the source of that name and namespace."""
-    candidates = index.get((source.kind, normalize_url(source.url, source.kind)), [])
-    wanted = dict(source.options)
-    if source.kind == "OCIRepository":
-        wanted["layerSelector"] = {"mediaType": OCI_HELM_LAYER, "operation": "copy"}
-    matches = [c for c in candidates if _same_source(source, c.spec, wanted)]
-    if source.name:
-        matches = [c for c in matches if (c.namespace, c.name) == (source.namespace, source.name)]
-    matches.sort(key=lambda c: c.namespace != source.namespace)  # stable: keeps the fixed order otherwise
-    return matches[0] if matches else None
-
-
-def _same_source(source: Source, spec: dict, wanted: dict) -> bool:
-    if source.kind == "HelmRepository" and spec.get("type", "default") != wanted.get("type", "default"):
-        return False
-    if source.kind != "HelmRepository" and spec.get("ref") != source.ref:
-        return False
-    return all(spec.get(key) == value for key, value in wanted.items())
-
-
-def name_conflicts(apps: list[dict]) -> list[tuple[int, tuple, str]]:
-    """Explicit source names that clash: (app index, field path, message) for each."""
-    owner: dict[tuple, tuple] = {}  # (kind, namespace, name) -> (identity, app index)
-    named: dict[tuple, tuple] = {}  # identity -> (name, app index)
-    conflicts = []
-    for index, app in enumerate(apps):
-        request = source_request(app)
-        if not request.name:
-            continue
-        kind, name, ident = request.kind, request.name, identity(request)
-        field = ("git", "name") if kind == "GitRepository" else ("chart", "repositoryName")
-        key = (kind, request.namespace, name)
-        if ident in named and named[ident][0] != name:
-            conflicts.append((index, field, f"this {kind} is already named {named[ident][0]!r} "
-                                            f"by apps[{named[ident][1]}]"))
-        elif key in owner and owner[key][0] != ident:
-            conflicts.append((index, field, f"{name!r} already names a different {kind} "
-                                            f"(apps[{owner[key][1]}]); give this one another name"))
-        named.setdefault(ident, (name, index))
-        owner.setdefault(key, (ident, index))
-    return conflicts
-
-
-def _free_name(source: Source, name: str, taken: set) -> str:
-    """`name`, or when it is taken, `name-HASH` from a hash of the source (hashed again until free)."""
-    if (source.kind, source.namespace, name) not in taken:
-        return name
-    import hashlib  # loading OpenSSL costs start-up time; most specs never need a suffix
-
-    key = identity(source)
-    seed = repr(key if key[-1] else key[:-1])  # sources without options keep the names of fluxgen 0.1
-    while True:
-        seed = hashlib.sha256(seed.encode()).hexdigest()
-        candidate = f"{name[:56].rstrip('-')}-{seed[:6]}"
-        if (source.kind, source.namespace, candidate) not in taken:
-            return candidate
-
-
-def derive_name(url: str, kind: str) -> str:
-    """A readable DNS label for a source URL: its last meaningful path segment, else its host."""
-    parts = urlsplit(url)
-    segments = [s for s in parts.path.split("/") if s]
-    if segments and kind == "GitRepository" and segments[-1].endswith(".git"):
-        segments[-1] = segments[-1][:-4]
-    for segment in reversed(segments):
-        name = _slug(segment)
-        if name and name not in _GENERIC:
-            return name
-    labels = [_slug(label) for label in (parts.hostname or "").split(".")]
-    useful = [label for label in labels[:-1] if label and label not in _GENERIC]
-    return useful[-1] if useful else (_slug(parts.hostname or "") or "source")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].rstrip("-")

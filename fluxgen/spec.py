@@ -9,11 +9,11 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from fluxgen import document, files, rules, values
+from fluxgen import catalogue, document, files, rules, values
 from fluxgen.errors import Problem, SpecError
 from fluxgen.problems import Where, report
 from fluxgen.schema import GIT_REFS, ONLY_FOR, SCHEMA, SOURCE_OPTIONS
-from fluxgen.sources import chart_source_kind, kind_of
+from fluxgen.sources import Source, chart_source_kind, kind_of
 from fluxgen.validator import validator_for
 
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
@@ -30,6 +30,7 @@ class Spec:
     defaults: dict
     apps: list[dict]
     warnings: list[Problem]
+    sources: list[Source]  # the `sources:` entries
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -63,13 +64,19 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
     if doc is None:
         raise SpecError(report(name, lines, validator._errors))
     where = Where(name, lines)
-    apps = [merge_app(doc["defaults"], app) for app in doc["apps"]]
-    problems = rules.check(doc["defaults"], doc["apps"], apps, base, where)
+    defaults = doc["defaults"]
+    source_namespace = defaults.get("sourceNamespace", defaults.get("namespace", BUILTIN_DEFAULTS["namespace"]))
+    problems = catalogue.check(doc["sources"], source_namespace, where)
+    if problems:
+        raise SpecError(problems)
+    declared = catalogue.declared_sources(doc["sources"], defaults)
+    apps = [merge_app(defaults, app) for app in doc["apps"]]
+    problems = rules.check(defaults, doc["apps"], apps, declared, base, where)
     if not problems:
         problems += values.read_values(apps, base, where)
     if problems:
         raise SpecError(problems)
-    return Spec(name, base, doc["defaults"], apps, values.credential_warnings(apps, where))
+    return Spec(name, base, defaults, apps, values.credential_warnings(apps, where), declared)
 
 
 def merge_app(defaults: dict, app: dict) -> dict:
@@ -77,13 +84,13 @@ def merge_app(defaults: dict, app: dict) -> dict:
     Defaults that belong to another kind of app or source are left out."""
     base = deep_merge(BUILTIN_DEFAULTS, _defaults_for(defaults, app))
     own_git = app.get("git", {})
-    if any(ref in own_git for ref in GIT_REFS):
-        base["git"] = {k: v for k, v in base["git"].items() if k not in GIT_REFS}
+    if any(ref in own_git for ref in (*GIT_REFS, "ref")):
+        base["git"] = {k: v for k, v in base["git"].items() if k not in (*GIT_REFS, "ref")}
     if "url" in own_git:  # another repository: the default's name belongs to the default's URL
-        base["git"].pop("name", None)
+        base["git"] = {k: v for k, v in base["git"].items() if k not in ("name", "existing")}
     merged = deep_merge(base, app)
     git = merged["git"]
-    if git.get("url") and not any(ref in git for ref in GIT_REFS):
+    if git.get("url") and not any(ref in git for ref in (*GIT_REFS, "ref")):
         git["branch"] = DEFAULT_BRANCH
     merged.setdefault("targetNamespace", app["name"])
     return merged
@@ -94,10 +101,17 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
     options of its own source kind, and no dependency on itself."""
     kind = kind_of(app)
     result = {key: value for key, value in defaults.items() if ONLY_FOR.get(key, kind) == kind and key != "chart"}
+    own_chart = app.get("chart", {})
+    own_inline = "url" in app.get("git", {}) or "repository" in own_chart
+    own_reference = "sourceRef" in app or "chartRef" in app or "sourceRef" in own_chart
+    if own_inline or own_reference:  # the app's own source wins over one inherited from defaults
+        result.pop("sourceRef", None)
     source_kind = chart_source_kind(app, defaults.get("chart", {}).get("source", {}).get("type"))
     if source_kind and "source" in defaults.get("chart", {}):
         options = {k: v for k, v in defaults["chart"]["source"].items() if k in SOURCE_OPTIONS[source_kind]}
         result["chart"] = {"source": options}
+    if "sourceRef" in defaults.get("chart", {}) and "chart" in app and not (own_inline or own_reference):
+        result["chart"] = {"sourceRef": defaults["chart"]["sourceRef"]}
     if "dependsOn" in result:
         result["dependsOn"] = [dep for dep in result["dependsOn"] if dep != app["name"]]
     return result

@@ -94,6 +94,8 @@ def test_existing_sources_are_reused_and_taken_names_get_suffixes(cluster):
         "reused HelmRepository flux-system/jetstack for team-cert-manager (from namespace team-a: "
         "sourceRef.namespace is set; clusters that forbid cross-namespace references will refuse it)",
         "reused GitRepository flux-system/flux-system for infra",
+        "not reused: the cluster's OCIRepository flux-system/podinfo has the same URL, but its ref is tag 6.7.0, "
+        f"not tag 6.7.1; generating flux-system/{podinfo}",
     ]
     lists = [path for method, path in server.requests if path.endswith("repositories")]
     assert server.writes() == [] and sorted(lists) == sorted(

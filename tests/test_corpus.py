@@ -151,7 +151,7 @@ SPECS = {
     'timestamp as a name': (
         "apps:\n"
         "  - name: 2024-01-01\n",
-        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
+        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or chartRef or kustomize"]),
     'complex key': (
         "apps:\n"
         "  - ? [a, b]\n"
@@ -207,7 +207,7 @@ SPECS = {
         "    chart: {repository: https://charts.example.com, name: web}\n"
         "  - name: web\n"
         "    chart: {repository: https://charts.example.com, name: web}\n",
-        1, ["fluxgen.yaml:4: apps[1].name: 'web' is already the name of apps[0]"]),
+        1, ["fluxgen.yaml:4: apps[1].name: apps[0] is already the HelmRelease 'web' of namespace flux-system"]),
     'duplicate keys in values': (
         "apps:\n"
         "  - name: web\n"
@@ -362,11 +362,11 @@ SPECS = {
         "  - name: web\n"
         "    chart: {repository: https://charts.example.com, name: web}\n"
         "    kustomize: {path: a}\n",
-        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
+        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or chartRef or kustomize"]),
     'neither chart nor kustomize': (
         "apps:\n"
         "  - name: web\n",
-        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
+        1, ["fluxgen.yaml:2: apps[0]: set exactly one of chart or chartRef or kustomize"]),
     'two git refs': (
         "defaults: {git: {url: https://github.com/org/fleet, tag: v1, semver: '>=1'}}\n"
         "apps:\n"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from fluxgen.sources import ClusterSource, derive_name, normalize_url, oci_ref, plan_sources
+from fluxgen.source_plan import derive_name, plan_sources
+from fluxgen.sources import ClusterSource, normalize_url, oci_ref
 
 
 @pytest.mark.parametrize("url, kind, name", [
@@ -40,7 +41,8 @@ def app(name, url, namespace="flux-system", **chart):
 def test_one_source_per_repository_and_namespace_in_order_of_first_use():
     apps = [app("a", "https://charts.example.com"), app("b", "https://helm.other.io"),
             app("c", "https://Charts.example.com/"), app("d", "https://charts.example.com", namespace="team")]
-    sources, used = plan_sources(apps)
+    plan = plan_sources(apps)
+    sources, used = plan.sources, plan.used
     assert [(s.name, s.namespace) for s in sources] == [
         ("example", "flux-system"), ("other", "flux-system"), ("example", "team")]
     assert used[0] is used[2] and used[3] is not used[0]
@@ -48,20 +50,21 @@ def test_one_source_per_repository_and_namespace_in_order_of_first_use():
 
 def test_a_name_taken_by_a_different_source_gets_a_stable_suffix():
     first, second = app("a", "https://charts.one.io/charts/stable"), app("b", "https://two.dev/stable")
-    sources, _ = plan_sources([first, second])
+    sources = plan_sources([first, second]).sources
     assert sources[0].name == "one" and sources[1].name == "two"
-    sources, _ = plan_sources([app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")])
+    sources = plan_sources([app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")]).sources
     assert sources[0].name == "x" and sources[1].name.startswith("x-") and len(sources[1].name) == 8
     in_cluster = ClusterSource("HelmRepository", "flux-system", "x", {"url": "https://a.example.com/x"})
-    again, _ = plan_sources([app("b", "https://b.example.com/x")], existing=[in_cluster])
+    again = plan_sources([app("b", "https://b.example.com/x")], existing=[in_cluster]).sources
     assert again[0].name == sources[1].name  # the suffix depends on the source, not on spec order
 
 
 def test_a_suffixed_name_never_takes_a_name_given_explicitly():
     a, b = app("a", "https://a.example.com/x"), app("b", "https://b.example.com/x")
-    suffixed = plan_sources([a, b])[0][1].name
+    suffixed = plan_sources([a, b]).sources[1].name
     c = app("c", "https://c.example.com/y", repositoryName=suffixed)
-    sources, used = plan_sources([a, b, c])
+    plan = plan_sources([a, b, c])
+    sources, used = plan.sources, plan.used
     names = [s.name for s in sources]
     assert len(set(names)) == 3 and used[2].name == suffixed
     assert used[1].name.startswith("x-") and used[1].name != suffixed

@@ -85,7 +85,7 @@ BROKEN = {
     "two documents": (HEAD + CHART + "---\n" + HEAD + CHART,
                       ["fluxgen.yaml:4: holds more than one YAML document; fluxgen reads exactly one"]),
     "duplicate app names": (HEAD + CHART + CHART,
-                            ["fluxgen.yaml:4: apps[1].name: 'web' is already the name of apps[0]"]),
+                            ["fluxgen.yaml:4: apps[1].name: apps[0] is already the HelmRelease 'web' of namespace flux-system"]),
     "name not a DNS label": (HEAD + "  - name: Web_1\n    chart: {repository: https://c.example.com, name: w}\n",
                              ["fluxgen.yaml:2: apps[0].name: must be a DNS-1123 label: lowercase letters, digits "
                               "and '-', starting and ending with a letter or digit"]),
@@ -95,14 +95,14 @@ BROKEN = {
                               ["fluxgen.yaml:2: apps[0].name: is longer than the 53 characters Helm allows for a "
                                "release name; set releaseName"]),
     "both chart and kustomize": (HEAD + CHART + "    kustomize: {path: x}\n",
-                                 ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
+                                 ["fluxgen.yaml:2: apps[0]: set exactly one of chart or chartRef or kustomize"]),
     "neither chart nor kustomize": (HEAD + "  - name: web\n",
-                                    ["fluxgen.yaml:2: apps[0]: set exactly one of chart or kustomize"]),
+                                    ["fluxgen.yaml:2: apps[0]: set exactly one of chart or chartRef or kustomize"]),
     "chart without name": (HEAD + "  - name: web\n    chart: {repository: https://c.example.com}\n",
                            ["fluxgen.yaml:3: apps[0].chart.repository: needs 'name' as well"]),
     "empty chart": (HEAD + "  - name: web\n    chart: {}\n",
-                    ["fluxgen.yaml:3: apps[0].chart: needs repository and name (a chart from a repository) "
-                     "or path (a chart kept in Git)"]),
+                    ["fluxgen.yaml:3: apps[0].chart: needs repository and name (a chart from a repository), "
+                     "path (a chart kept in Git), or sourceRef (a source in sources:)"]),
     "chart repository and path": (
         "defaults: {git: {url: https://g.example.com/r}}\n" + HEAD
         + "  - name: web\n    chart: {repository: https://c.example.com, name: w, path: x}\n",
@@ -175,11 +175,6 @@ BROKEN = {
     "dependency of the wrong form": (HEAD + CHART + "    dependsOn: [{nme: x}]\n",
                                      ["fluxgen.yaml:4: apps[0].dependsOn[0]: must be the name of an app, or "
                                       "{name: ..., namespace: ...}"]),
-    "two names for one source": (HEAD + CHART.replace("name: web}", "name: web, repositoryName: one}")
-                                 + "  - name: api\n    chart: {repository: https://charts.example.com, name: api, "
-                                   "repositoryName: two}\n",
-                                 ["fluxgen.yaml:5: apps[1].chart.repositoryName: this HelmRepository is already "
-                                  "named 'one' by apps[0]"]),
     "one name for two sources": (HEAD + CHART.replace("name: web}", "name: web, repositoryName: one}")
                                  + "  - name: api\n    chart: {repository: https://other.example.com, name: api, "
                                    "repositoryName: one}\n",
