@@ -5,6 +5,7 @@ text names whichever the user typed.
 """
 
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -126,9 +127,12 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
                               "one app another path")
         files.update(package.files)
     done = write_tree(output_dir, files, force=force)
+    if done.restored:
+        click.echo(f"put back {done.restored} file(s) of an earlier write to {output_dir} that did not finish",
+                   err=True)
     for line in done.ignored:
-        click.echo(f"warning: {output_dir / '.fluxgen.sum'}: ignored a line that does not name a file inside "
-                   f"{output_dir}: {line[:120]!r}", err=True)
+        click.echo(f"warning: {output_dir / '.fluxgen.sum'}: ignored a line that does not name a file fluxgen "
+                   f"writes inside {output_dir}: {line[:120]!r}", err=True)
     for path in done.remove:
         click.echo(f"removed {output_dir / path} (no longer generated)", err=True)
     click.echo(f"wrote {len(done.write)} file(s) to {output_dir}, {len(done.unchanged)} unchanged", err=True)
@@ -136,6 +140,8 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
 
 def _emit(text: str) -> None:
     """Print to standard output; a full disk is a clean error, not a traceback."""
+    if sys.stdout is None:
+        raise FluxgenError("cannot write to standard output: it is closed")
     try:
         click.echo(text, nl=False)
     except OSError as err:
@@ -346,6 +352,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, interrupt)  # the same clean end when a CI job is cancelled
     try:
         cli.main(prog_name=prog_name, complete_var=complete_var)
+    except OSError as err:  # help or version text into a full disk: the commands' own output says so itself
+        if err.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EBADF):
+            raise
+        click.echo(f"Error: cannot write to standard output: {err.strerror}", err=True)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except (Interrupted, KeyboardInterrupt) as err:
         click.echo("interrupted", err=True)
         sys.exit(128 + (err.args[0] if isinstance(err, Interrupted) and err.args else signal.SIGINT))

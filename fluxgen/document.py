@@ -238,6 +238,13 @@ def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:
         return node.value
     if node.tag not in _PLAIN_TAGS:
         raise SpecError([Problem(name, node.start_mark.line + 1, where, f"the tag {node.tag} is not allowed here")])
+    fits = {yaml.SequenceNode: ("tag:yaml.org,2002:seq",), yaml.MappingNode: ("tag:yaml.org,2002:map",)}
+    if node.tag not in fits.get(type(node), tuple(_PLAIN_TAGS - {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})):
+        shape = {yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}.get(type(node), "a single value")
+        raise SpecError([Problem(name, node.start_mark.line + 1, where, f"the tag {node.tag.rpartition(':')[2]!r} "
+                                                                         f"does not fit {shape}")])
+    if node.tag == scalars.TIMESTAMP and not scalars.is_timestamp(node.value):
+        raise SpecError([Problem(name, node.start_mark.line + 1, where, f"{node.value!r} is not a date")])
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, path + (i,), lines, name) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):

@@ -17,7 +17,7 @@ _TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "dict"
 _CHECKS = {
     schema.git_url: {"pattern": r"^(http|https|ssh)://[^/\s]+[^\s]*$"},
     schema.chart_url: {"pattern": r"^(?!oci://[^/]*/.*(:[^/]*|@sha256.*)$)(http|https|oci)://[^/\s]+[^\s]*$"},
-    schema.repo_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))[^\u0000-\u001f\u007f]*$"},
+    schema.repo_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))[^\u0000-\u001f\u007f\u0085\u2028\u2029]*$"},
     schema.local_path: {"pattern": r"^(?!/)(?!(.*/)?\.\.(/|$))[^\u0000-\u001f\u007f]*$"},
     schema.one_line: {"pattern": r"^[^\u0000-\u001f\u007f]*$"},
 }

@@ -43,6 +43,8 @@ def read_bytes(path: Path | str, limit: int = MAX_BYTES, follow_links: bool = Tr
 
 def read_stdin(limit: int = MAX_BYTES) -> bytes:
     """Standard input, at most `limit` bytes."""
+    if sys.stdin is None:
+        raise Unreadable("standard input is closed")
     try:
         data = sys.stdin.buffer.read(limit + 1)
     except OSError as err:
@@ -53,9 +55,9 @@ def read_stdin(limit: int = MAX_BYTES) -> bytes:
 
 
 def inside(base: Path, relative: str) -> Path | None:
-    """`base / relative`, if it (links followed) stays inside `base`; else None."""
+    """`base / relative`, resolved, if it (links followed) stays inside `base` (or is `base`); else None."""
     try:
         resolved = (base / relative).resolve()
-        return resolved if resolved.is_relative_to(base.resolve()) and resolved != base.resolve() else None
+        return resolved if resolved.is_relative_to(base.resolve()) else None
     except (OSError, ValueError, RuntimeError):  # a NUL, a link loop
         return None

@@ -24,24 +24,45 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# The names of the files fluxgen writes (Flux objects, charts, overlays): the only ones it ever
+# removes or puts back, whatever a record or a journal in the folder says, so that a line added to
+# .fluxgen.sum in a pull request cannot delete .git/HEAD or a colleague's notes.
+_GENERATED = {"helmrepository.yaml", "ocirepository.yaml", "gitrepository.yaml", "helmrelease.yaml",
+              "flux-kustomization.yaml", "kustomization.yaml", "Chart.yaml", "values.yaml", ".helmignore",
+              "_helpers.tpl", RECORD}
+_GENERATED_IN = ("templates", "crds", "base")  # packaged objects: FOLDER/kind-name.yaml
+
+
 def check_relative(relative: str) -> tuple[str, ...]:
     """The parts of a path strictly inside the folder, or OutputError."""
     path = PurePosixPath(relative)
     parts = path.parts
     if not parts or path.is_absolute() or any(p in ("..", ".") for p in parts) or "\0" in relative \
-            or relative != path.as_posix():
+            or relative != path.as_posix() or any(len(p.encode()) > 255 for p in parts) or len(relative) > 3000:
         raise OutputError(f"{relative}: would be written outside the output folder")
     return parts
+
+
+def generated_name(relative: str) -> bool:
+    """Whether a path inside the folder has the name of a file fluxgen writes (and lies in no
+    hidden folder such as .git)."""
+    try:
+        parts = check_relative(relative)
+    except OutputError:
+        return False
+    if any(part.startswith(".") for part in parts[:-1]):
+        return False
+    return parts[-1] in _GENERATED or (len(parts) > 1 and parts[-2] in _GENERATED_IN and parts[-1].endswith(".yaml"))
 
 
 def entry_kind(path: Path) -> str:
     """'missing', 'file', 'folder', 'link' or 'other', without following a link."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a file on the way: reported when the folder is checked
         return "missing"
-    except NotADirectoryError:
-        return "missing"  # a file on the way: reported when the folder is checked
+    except (OSError, ValueError) as err:  # a name too long, a loop
+        raise OutputError(f"{path}: {getattr(err, 'strerror', None) or err}") from err
     if stat.S_ISLNK(mode):
         return "link"
     return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"

@@ -41,18 +41,16 @@ class Question:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a spec file is written on disk (a byte order mark, Windows line ends): init keeps both."""
+    """How a spec file starts on disk: with a byte order mark or not. init keeps it (and each
+    line keeps its own line end, see add_app)."""
 
     bom: bool = False
-    crlf: bool = False
 
     @classmethod
     def of(cls, text: str, bom: bool) -> tuple[str, "Layout"]:
-        """`text` with plain line ends, and the layout to give it back."""
-        return text.replace("\r\n", "\n"), cls(bom, "\r\n" in text)
+        return text, cls(bom)
 
     def apply(self, text: str) -> str:
-        text = text.replace("\n", "\r\n") if self.crlf else text
         return "\ufeff" + text if self.bom else text
 
 
@@ -159,8 +157,9 @@ def add_app(text: str, name: str, entry: dict) -> str:
         raise FluxgenError(f"{name}: `apps:` is not a block list (`- name: ...` items), so init cannot add to it; "
                            "add this app by hand:\n" + dump([entry]))
     indent = source[first - 1][:len(source[first - 1]) - len(source[first - 1].lstrip())]
-    item = "".join(indent + line if line.strip() else line for line in dump([entry]).splitlines(keepends=True))
     end = document.end_line(text, ("apps", len(data["apps"]) - 1))
+    newline = "\r\n" if source[end - 1].endswith("\r\n") else "\n"  # the line end of the line it follows
+    item = "".join(indent + line + newline if line.strip() else newline for line in dump([entry]).splitlines())
     if end > 0 and not source[end - 1].endswith("\n"):
-        source[end - 1] += "\n"
+        source[end - 1] += newline
     return "".join(source[:end]) + item + "".join(source[end:])

@@ -7,7 +7,7 @@ Pure but for checking that package folders exist.
 
 from pathlib import Path
 
-from fluxgen import catalogue
+from fluxgen import catalogue, files
 from fluxgen.errors import Problem
 from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
 from fluxgen.problems import Where, article, messages
@@ -162,7 +162,10 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
         if "package" not in app or not reads_path(app):  # _app reports packages of other apps
             continue
         at = ("apps", index, "package")
-        if not (base / app["package"]).is_dir():
+        if files.inside(base, app["package"]) is None:
+            problems.append(where(at, f"{base / app['package']} leads out of the spec's folder (through a symbolic "
+                                      "link); package folders must be inside it"))
+        elif not (base / app["package"]).is_dir():
             problems.append(where(at, f"{base / app['package']} is not a folder of manifests"))
         folder = app_folder(app)
         for other, other_index in folders.items():

@@ -50,7 +50,7 @@ def go_int(text: str) -> int | None:
     return None
 
 
-def _go_timestamp(text: str) -> bool:
+def is_timestamp(text: str) -> bool:
     """Whether yaml.v2/v3 read `text` as a timestamp (2006-1-2, with an optional time)."""
     match = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:([Tt ])([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
                          r"(?:\.[0-9]+)?(Z|[-+][0-9]{2}:[0-9]{2})?)?", text)
@@ -87,7 +87,7 @@ def go_tag(text: str) -> str:
         return FLOAT if go_float(text) is not None else STR
     if not (first.isdigit() and first.isascii()) and first not in "+-":
         return STR
-    if _go_timestamp(text):
+    if is_timestamp(text):
         return TIMESTAMP
     plain = text.replace("_", "")
     if go_int(plain) is not None:

@@ -68,10 +68,17 @@ def chart_url(field, value, error):
         error(field, "must not carry a tag or digest; put the version in chart.version")
 
 
+def _too_long(value: str) -> bool:
+    """Longer than a file system takes: a name over 255 bytes, or a path over 3,000 characters."""
+    return len(value) > 3000 or any(len(part.encode()) > 255 for part in value.split("/"))
+
+
 def repo_path(field, value, error):
     """A path inside the Git repository: not absolute, never climbing out with `..`."""
-    if _CONTROL.search(value):
+    if _CONTROL.search(value) or re.search("[\u0085\u2028\u2029]", value):
         error(field, f"must be one line of text without control characters, not {value!r}")
+    elif _too_long(value):
+        error(field, "is longer than a file system allows (255 bytes a name, 3,000 characters in all)")
     elif value.startswith("/") or posixpath.normpath(value).split("/")[0] == "..":
         error(field, "must be a path inside the Git repository (no leading '/', no '..' out of it)")
 

@@ -21,6 +21,7 @@ from fluxgen.folder import (
     check_relative,
     create,
     entry_kind,
+    generated_name,
     no_interrupts,
     obstacle,
     read,
@@ -43,8 +44,7 @@ def commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
         for number, (relative, text) in enumerate(staged.items()):
             create(staging / f"n{number}", text)
             target = outdir / relative
-            kind = entry_kind(target)
-            old = sha(read(target)) if kind == "file" else "link" if kind == "link" else None
+            old = sha(read(target)) if entry_kind(target) == "file" else None  # a link --force replaces is not kept
             journal["ops"].append({"op": "write", "path": relative, "new": f"n{number}", "backup": f"b{number}",
                                    "sha": sha(text.encode()), "old": old})
             for parent in reversed(PurePosixPath(relative).parents[:-1]):
@@ -61,15 +61,15 @@ def commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
         if isinstance(err, OSError):
             raise OutputError(f"{outdir}: cannot write: {err.strerror}") from err
         raise
-    with no_interrupts():
+    with no_interrupts():  # a signal now waits until the tree stands and the staging folder is gone
         try:
             _apply(outdir, journal)
         except OSError as err:
             _undo_and_explain(outdir, err)
         (staging / JOURNAL).unlink()  # done: the new tree stands
-    _clean_staging(staging)
-    for relative in remove:
-        _remove_empty_folders(outdir, PurePosixPath(relative).parent)
+        _clean_staging(staging)
+        for relative in remove:
+            _remove_empty_folders(outdir, PurePosixPath(relative).parent)
 
 
 def _apply(outdir: Path, journal: dict) -> None:
@@ -94,20 +94,22 @@ def _undo_and_explain(outdir: Path, err: OSError) -> None:
     raise OutputError(f"{outdir}: cannot write ({what}); nothing was changed") from err
 
 
-def recover(outdir: Path) -> None:
-    """Undo a transaction a killed run left behind, or clean up its staged files. Trusts the
-    journal only as far as the files say: a file is moved back only when its hash matches."""
+def recover(outdir: Path) -> int:
+    """Undo a transaction a killed run left behind, or clean up its staged files; return how many
+    files were put back. Trusts the journal only as far as the files say: only files with the
+    names fluxgen writes, each moved back only when its hash is the one the journal gives."""
     staging = outdir / STAGING
     kind = entry_kind(staging)
     if kind == "missing":
-        return
+        return 0
     if kind != "folder":
         raise OutputError(f"{staging}: is not a folder fluxgen made; remove it")
     journal = _read_journal(staging)
+    restored = 0
     try:
         for op in reversed(journal.get("ops", [])):
-            with contextlib.suppress(OutputError, ValueError, KeyError, TypeError, AttributeError):
-                _undo(outdir, staging, op)  # an entry fluxgen could not have written is ignored
+            with contextlib.suppress(OSError, OutputError, ValueError, KeyError, TypeError, AttributeError):
+                restored += _undo(outdir, staging, op)  # an entry fluxgen could not have written is ignored
         for folder in reversed(journal.get("folders", [])):
             with contextlib.suppress(OSError, OutputError, TypeError):
                 parts = check_relative(folder)
@@ -118,6 +120,7 @@ def recover(outdir: Path) -> None:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise OutputError(f"{staging}: cannot undo the interrupted write: {err}") from err
     _clean_staging(staging)
+    return restored
 
 
 def _read_journal(staging: Path) -> dict:
@@ -125,27 +128,35 @@ def _read_journal(staging: Path) -> dict:
         return {}
     try:
         journal = json.loads(read(staging / JOURNAL, MAX_JOURNAL))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise OutputError(f"{staging / JOURNAL}: cannot read: {err}; remove {staging} by hand") from err
     return journal if isinstance(journal, dict) else {}
 
 
-def _undo(outdir: Path, staging: Path, op: dict) -> None:
+def _undo(outdir: Path, staging: Path, op: dict) -> int:
+    """Put back what one move changed; 1 when a file was moved back or removed."""
     parts = check_relative(op["path"])
-    if parts[0] in RESERVED and op["path"] != RECORD or obstacle(outdir, parts, {}):
-        return
+    if not generated_name(op["path"]) or parts[0] in RESERVED and op["path"] != RECORD or obstacle(outdir, parts, {}):
+        return 0
     target = outdir.joinpath(*parts)
     backup = staging / _staged_name(op["backup"], "b")
-    if op.get("old") == "link":  # a link that --force replaced
-        backup_ok = entry_kind(backup) == "link"
-    else:
-        backup_ok = entry_kind(backup) == "file" and op.get("old") is not None and sha(read(backup)) == op["old"]
+    backup_ok = entry_kind(backup) == "file" and op.get("old") is not None and sha(read(backup)) == op["old"]
     placed = op["op"] == "write" and entry_kind(staging / _staged_name(op["new"], "n")) == "missing" and \
         entry_kind(target) == "file" and sha(read(target)) == op.get("sha")
     if backup_ok and (placed or entry_kind(target) == "missing"):
+        os.chmod(backup, 0o666 & ~_umask())  # a file for Git: never executable, whatever the staged copy says
         os.replace(backup, target)
-    elif placed and op.get("old") is None:
+        return 1
+    if placed and op.get("old") is None:
         target.unlink()
+        return 1
+    return 0
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _staged_name(name: str, prefix: str) -> str:

@@ -21,7 +21,18 @@ from pathlib import Path, PurePosixPath
 
 from fluxgen import transaction
 from fluxgen.errors import Interrupted, OutputError
-from fluxgen.folder import RECORD, RESERVED, check_relative, create, entry_kind, no_interrupts, obstacle, read, sha
+from fluxgen.folder import (
+    RECORD,
+    RESERVED,
+    check_relative,
+    create,
+    entry_kind,
+    generated_name,
+    no_interrupts,
+    obstacle,
+    read,
+    sha,
+)
 
 MAX_RECORD = 16 * 2**20  # a record this large was not written by fluxgen
 
@@ -34,7 +45,8 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)  # record lines that point outside the folder
+    ignored: list[str] = field(default_factory=list)  # record lines that name no file fluxgen writes
+    restored: int = 0  # files of an interrupted write put back before this one
 
 
 def read_record(outdir: Path) -> tuple[dict[str, str], list[str]]:
@@ -50,13 +62,9 @@ def read_record(outdir: Path) -> tuple[dict[str, str], list[str]]:
     except (OSError, UnicodeDecodeError) as err:
         raise OutputError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from err
     record, ignored = {}, []
-    for line in text.splitlines():
-        digest, _, relative = line.partition("  ")
-        try:
-            parts = check_relative(relative)
-        except OutputError:
-            parts = ()
-        if re.fullmatch(r"[0-9a-f]{64}", digest) and parts and parts[0] not in RESERVED:
+    for line in text.split("\n"):  # as sha256sum reads it: a name may hold other line breaks
+        digest, _, relative = line.removesuffix("\r").partition("  ")
+        if re.fullmatch(r"[0-9a-f]{64}", digest) and generated_name(relative) and relative != RECORD:
             record[relative] = digest
         elif line.strip():
             ignored.append(line)
@@ -101,9 +109,9 @@ def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> Plan
     """Write `files` ({relative path: text}) under `outdir` as planned, or change nothing."""
     check_layout(files)
     created = _make_folder(outdir)
-    try:
-        with _locked(outdir):
-            transaction.recover(outdir)
+    with _locked(outdir):  # a run that cannot lock leaves the folders alone: another run holds them
+        try:
+            restored = transaction.recover(outdir)
             record, ignored = read_record(outdir)
             actions = plan(outdir, files, force, record)
             if actions.conflicts:
@@ -116,12 +124,12 @@ def write_tree(outdir: Path, files: dict[str, str], force: bool = False) -> Plan
                 staged[RECORD] = "".join(f"{digest}  {path}\n" for path, digest in wanted.items())
             if staged or actions.remove:
                 transaction.commit(outdir, staged, actions.remove)
-    except BaseException:
-        for folder in reversed(created):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-    return Plan(actions.write, actions.unchanged, actions.remove, [], ignored)
+        except BaseException:
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when still empty
+            raise
+    return Plan(actions.write, actions.unchanged, actions.remove, [], ignored, restored)
 
 
 def check_layout(files: dict[str, str]) -> None:
@@ -139,19 +147,25 @@ def check_layout(files: dict[str, str]) -> None:
 
 
 def _make_folder(outdir: Path) -> list[Path]:
-    """Create the output folder (and missing parents); the folders created, outermost first."""
-    missing = [p for p in [outdir, *outdir.parents] if not p.exists()][::-1]
+    """Create the output folder (and missing parents, as mkdir -p does); the folders this run
+    created, outermost first."""
+    if outdir.is_symlink() and not outdir.exists():
+        raise OutputError(f"{outdir}: is a symbolic link to a folder that does not exist")
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"{outdir}: exists and is not a folder")
     created = []
-    try:
-        for folder in missing:
+    for folder in [*reversed(outdir.parents), outdir]:
+        try:
             folder.mkdir()
             created.append(folder)
-    except OSError as err:
-        for folder in reversed(created):
-            folder.rmdir()
-        raise OutputError(f"{outdir}: cannot write: {err.strerror}") from err
+        except FileExistsError:
+            if not folder.is_dir():
+                raise OutputError(f"{folder}: exists and is not a folder") from None
+        except OSError as err:
+            for made in reversed(created):
+                with contextlib.suppress(OSError):
+                    made.rmdir()
+            raise OutputError(f"{outdir}: cannot write: {err.strerror}") from err
     return created
 
 

@@ -47,7 +47,7 @@ def test_a_record_pointing_outside_the_folder_deletes_nothing(tmp_path, listed):
     result = run("render", "-f", str(EXAMPLE), "--output-dir", str(out))
     assert result.exit_code == 0, result.stderr
     assert outside.read_text() == "precious\n"
-    assert "warning: " in result.stderr and "ignored a line that does not name a file inside" in result.stderr
+    assert "warning: " in result.stderr and "ignored a line that does not name a file fluxgen writes inside" in result.stderr
     assert listed.format(outside=outside) not in (out / ".fluxgen.sum").read_text()
 
 
@@ -437,3 +437,157 @@ def test_a_json_manifest_nested_too_deep_is_refused(tmp_path):
     (tmp_path / "fluxgen.yaml").write_text(PACKAGE)
     result = run("render", "-f", str(tmp_path / "fluxgen.yaml"))
     assert result.stderr == f"{tmp_path}/manifests/deep.json:1: nested more than 100 levels deep\n"
+
+
+# ---- found by a hostile pass over the writer ---------------------------------------------------------
+
+def test_a_planted_journal_cannot_create_git_hooks_or_delete_files_fluxgen_does_not_write(tmp_path):
+    out = tmp_path / "out"
+    assert run("render", "-f", str(EXAMPLE), "--output-dir", str(out)).exit_code == 0
+    (out / ".git" / "hooks").mkdir(parents=True)
+    (out / "LICENSE").write_text("Apache-2.0\n")
+    staging = out / ".fluxgen.tmp"
+    staging.mkdir()
+    (staging / "b0").write_text("#!/bin/sh\necho pwned\n")
+    (staging / "b1").symlink_to("/etc/passwd")
+    ops = [{"op": "remove", "path": ".git/hooks/pre-commit", "backup": "b0", "old": sha(b"#!/bin/sh\necho pwned\n")},
+           {"op": "write", "path": "LICENSE", "new": "n9", "backup": "b9", "sha": sha(b"Apache-2.0\n"), "old": None},
+           {"op": "write", "path": "podinfo/values.yaml", "new": "n8", "backup": "b1", "sha": "x", "old": "link"}]
+    (staging / "journal").write_text(json.dumps({"ops": ops, "folders": []}))
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert not (out / ".git/hooks/pre-commit").exists() and (out / "LICENSE").read_text() == "Apache-2.0\n"
+    assert not (out / "podinfo/values.yaml").exists() and not staging.exists()
+
+
+def test_a_planted_record_line_cannot_delete_git_files(tmp_path):
+    out = tmp_path / "out"
+    assert run("render", "-f", str(EXAMPLE), "--output-dir", str(out)).exit_code == 0
+    (out / ".git").mkdir()
+    (out / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    (out / "notes.md").write_text("mine\n")
+    with (out / ".fluxgen.sum").open("a") as record:
+        record.write(f"{sha(b'ref: refs/heads/main' + bytes([10]))}  .git/HEAD\n{sha(b'mine' + bytes([10]))}  notes.md\n")
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 0 and "removed" not in result.stderr
+    assert (out / ".git/HEAD").exists() and (out / "notes.md").exists()
+    assert result.stderr.count("ignored a line that does not name a file fluxgen writes") == 2
+
+
+def test_app_paths_no_file_system_can_hold_are_refused_at_their_line(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text("defaults: {git: {url: https://github.com/org/fleet}}\napps:\n"
+                    f"  - name: long\n    kustomize: {{path: ./apps/{'a' * 300}}}\n"
+                    '  - name: breaks\n    kustomize: {path: "./apps/x\\u2028y"}\n')
+    result = run("render", "-f", str(spec), "--output-dir", str(tmp_path / "out"))
+    assert result.stderr.splitlines() == [
+        f"{spec}:4: apps[0].kustomize.path: is longer than a file system allows (255 bytes a name, 3,000 "
+        "characters in all)",
+        f"{spec}:6: apps[1].kustomize.path: must be one line of text without control characters, not "
+        "'./apps/x\\u2028y'"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_renders_racing_into_a_new_folder_end_cleanly(tmp_path, kube_env):
+    for round in range(5):
+        out = tmp_path / f"r{round}" / "a" / "b" / "out"
+        runs = [subprocess.Popen(["kubectl-fluxgen", "render", "-f", str(EXAMPLE), "--output-dir", str(out)],
+                                 env=kube_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+        results = [(r.wait(timeout=60), r.stderr.read()) for r in runs]
+        assert all("Traceback" not in err for _, err in results), results
+        assert all(code == 0 or "another fluxgen is writing" in err for code, err in results), results
+        assert run("render", "-f", str(EXAMPLE), "--output-dir", str(out)).stderr.endswith(", 9 unchanged\n")
+
+
+def test_a_package_folder_that_is_a_link_leading_out_is_refused(tmp_path):
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "creds.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "manifests").symlink_to("../private")
+    (tmp_path / "repo" / "fluxgen.yaml").write_text(PACKAGE)
+    result = run("render", "-f", str(tmp_path / "repo" / "fluxgen.yaml"))
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"{tmp_path}/repo/fluxgen.yaml:5: apps[0].package: {tmp_path}/repo/manifests leads out of "
+                             "the spec's folder (through a symbolic link); package folders must be inside it\n")
+
+
+def test_ctrl_c_while_files_are_moved_leaves_no_staging_folder(tmp_path, kube_env):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench import spec_with
+
+    old, new, out = tmp_path / "old.yaml", tmp_path / "new.yaml", tmp_path / "out"
+    old.write_text(spec_with(3000))
+    new.write_text(spec_with(4000))
+    assert run("render", "-f", str(old), "--output-dir", str(out)).exit_code == 0
+    process = subprocess.Popen(["kubectl-fluxgen", "render", "-f", str(new), "--output-dir", str(out)], env=kube_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal, started = out / ".fluxgen.tmp" / "journal", time.monotonic()
+    while not journal.exists() and process.poll() is None and time.monotonic() - started < 60:
+        time.sleep(0.001)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert not (out / ".fluxgen.tmp").exists()
+    again = run("render", "-f", str(new), "--output-dir", str(out))
+    assert again.exit_code == 0 and "put back" not in again.stderr
+
+
+@pytest.mark.parametrize("command, closed, message", [
+    (["version"], None, "Error: cannot write to standard output: No space left on device\n"),
+    (["render", "--help"], None, "Error: cannot write to standard output: No space left on device\n"),
+    (["render", "-f", str(EXAMPLE)], 1, "Error: cannot write to standard output: it is closed\n"),
+    (["render", "-f", "-"], 0, "<stdin>: cannot read: standard input is closed\n"),
+])
+def test_a_full_or_closed_standard_stream_is_a_clean_error(kube_env, command, closed, message):
+    with open("/dev/full", "w") as full:  # `>/dev/full`, or `>&-` / `<&-` when a stream is closed
+        result = subprocess.run(["kubectl-fluxgen", *command], env=kube_env, stderr=subprocess.PIPE, text=True,
+                                stdout=full if closed is None else None, timeout=60,
+                                preexec_fn=None if closed is None else (lambda: os.close(closed)))
+    assert (result.returncode, result.stderr) == (1, message)
+
+
+def test_odd_files_in_the_output_folder_are_clean_errors(tmp_path):
+    out = tmp_path / "out"
+    assert run("render", "-f", str(EXAMPLE), "--output-dir", str(out)).exit_code == 0
+    with (out / ".fluxgen.sum").open("a") as record:
+        record.write("a" * 64 + "  " + "b" * 300 + "\n")
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 0 and "ignored a line" in result.stderr
+    (out / ".fluxgen.tmp").mkdir()
+    (out / ".fluxgen.tmp" / "journal").write_text("[" * 100000 + "]" * 100000)
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Error: {out}/.fluxgen.tmp/journal: cannot read: ")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("!!int [1, 2]", "the tag 'int' does not fit a list"),
+    ("!!bool {a: 1}", "the tag 'bool' does not fit a mapping"),
+    ("!!map abc", "the tag 'map' does not fit a single value"),
+    ("!!seq abc", "the tag 'seq' does not fit a single value"),
+    ("!!timestamp notadate", "'notadate' is not a date"),
+])
+def test_a_tag_that_does_not_fit_its_value_is_refused(tmp_path, value, message):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text(WEB + f"    values:\n      k: {value}\n")
+    result = run("render", "-f", str(spec))
+    assert (result.exit_code, result.stderr) == (1, f"{spec}:5: apps[0].values.k: {message}\n")
+
+
+def test_init_keeps_each_line_end_of_a_mixed_file(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_bytes(b"apps:\r\n  - name: a\n    chart: {repository: https://c.example.com, name: a}\n")
+    assert run(*INIT, "-f", str(spec)).exit_code == 0
+    lines = spec.read_bytes().splitlines(keepends=True)
+    assert lines[:3] == [b"apps:\r\n", b"  - name: a\n", b"    chart: {repository: https://c.example.com, name: a}\n"]
+    assert all(line.endswith(b"\n") and not line.endswith(b"\r\n") for line in lines[3:])
+
+
+def test_output_folder_names_mkdir_p_takes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("render", "-f", str(EXAMPLE), "--output-dir", "nothere/../out").exit_code == 0
+    assert (tmp_path / "out" / ".fluxgen.sum").exists()
+    (tmp_path / "dangling").symlink_to("gone")
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", "dangling")
+    assert (result.exit_code, result.stderr) == (1, "Error: dangling: is a symbolic link to a folder that does not "
+                                                    "exist\n")
