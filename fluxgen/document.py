@@ -231,6 +231,11 @@ _PLAIN_TAGS = {scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.S
                "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 
 
+_SCALAR_TAGS = _PLAIN_TAGS - {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+_SHAPES: dict[type, tuple[str, set[str]]] = {yaml.SequenceNode: ("a list", {"tag:yaml.org,2002:seq"}),
+                                             yaml.MappingNode: ("a mapping", {"tag:yaml.org,2002:map"})}
+
+
 def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     where = format_path(path) or "document"
@@ -238,9 +243,8 @@ def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:
         return node.value
     if node.tag not in _PLAIN_TAGS:
         raise SpecError([Problem(name, node.start_mark.line + 1, where, f"the tag {node.tag} is not allowed here")])
-    fits = {yaml.SequenceNode: ("tag:yaml.org,2002:seq",), yaml.MappingNode: ("tag:yaml.org,2002:map",)}
-    if node.tag not in fits.get(type(node), tuple(_PLAIN_TAGS - {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})):
-        shape = {yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}.get(type(node), "a single value")
+    shape, fitting = _SHAPES.get(type(node), ("a single value", _SCALAR_TAGS))
+    if node.tag not in fitting:
         raise SpecError([Problem(name, node.start_mark.line + 1, where, f"the tag {node.tag.rpartition(':')[2]!r} "
                                                                          f"does not fit {shape}")])
     if node.tag == scalars.TIMESTAMP and not scalars.is_timestamp(node.value):
