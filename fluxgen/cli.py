@@ -229,6 +229,7 @@ def init(spec_file, **flags):
 
     if spec_file == "-":
         raise click.UsageError("init writes a file; name it with -f FILE (standard input is for the answers)")
+    from fluxgen.sources import kind_of
     from fluxgen.spec import parse_spec, read_text
     from fluxgen.writer import replace_file
 
@@ -239,10 +240,11 @@ def init(spec_file, **flags):
 
         text, layout = interview.Layout.of(read_text(spec_file)[1], bom=read_bytes(path)[:3] == b"\xef\xbb\xbf")
     known: dict = {}
-    taken: set = set()
+    apps: list[dict] = []
+    catalogue: list = []
     if text is not None:
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
-        known, taken = spec.defaults, {app["name"] for app in spec.apps}
+        known, apps, catalogue = spec.defaults, spec.apps, spec.sources
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
     interactive = sys.stdin.isatty()
@@ -256,14 +258,19 @@ def init(spec_file, **flags):
                                    + ", ".join(missing) + f" (see {_prog_name()} init --help)")
     if scenario is None:
         raise click.UsageError("choose a scenario with --scenario")
+    kind = "Kustomization" if scenario == "kustomize" else "HelmRelease"
+    taken = {app["name"] for app in apps if kind_of(app) == kind}  # a HelmRelease and a Kustomization may share one
     for question in asked:
         answers[question.key] = _answer(question, answers, taken, interactive)
-    entry = interview.app_entry(scenario, answers, known)
+    entry = interview.app_entry(scenario, answers, known, catalogue)
     new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
     replace_file(path, layout.apply(new_text))
     click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
-    _show_app(spec, entry["name"])
+    try:
+        _show_app(spec, entry["name"])
+    except FluxgenError as err:
+        raise FluxgenError(f"{path} was written, but {err}") from err
 
 
 def _ask_scenario(interview) -> str:
@@ -327,7 +334,7 @@ def schema():
 @cli.command(context_settings=CONTEXT)
 def version():
     """Print the fluxgen version."""
-    click.echo(f"fluxgen: v{__version__}")
+    _emit(f"fluxgen: v{__version__}\n")
 
 
 def main() -> None:

@@ -59,8 +59,14 @@ def _mapping(fields: dict) -> dict:
 
 def _rules(rules: dict) -> dict:
     """One field's cerberus rules -> its JSON Schema."""
-    if "anyof" in rules:
-        out: dict[str, Any] = {"anyOf": [_rules(option) for option in rules["anyof"]]}
+    by_kind = rules.get("meta", {}).get("by_kind")
+    if by_kind:  # one schema per `kind` (a sources: entry)
+        out: dict[str, Any] = {"type": "object", "required": ["kind", "name"],
+                               "properties": {"kind": {"enum": list(by_kind)}},
+                               "allOf": [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                                          "then": _mapping(fields)} for kind, fields in by_kind.items()]}
+    elif "anyof" in rules:
+        out = {"anyOf": [_rules(option) for option in rules["anyof"]]}
     elif rules.get("type") == "dict" and "schema" in rules:
         out = _mapping(rules["schema"])
     else:

@@ -31,6 +31,7 @@ _GENERATED = {"helmrepository.yaml", "ocirepository.yaml", "gitrepository.yaml",
               "flux-kustomization.yaml", "kustomization.yaml", "Chart.yaml", "values.yaml", ".helmignore",
               "_helpers.tpl", RECORD}
 _GENERATED_IN = ("templates", "crds", "base")  # packaged objects: FOLDER/kind-name.yaml
+_VCS = {".git", ".hg", ".svn", ".jj", ".bzr"}
 
 
 def check_relative(relative: str) -> tuple[str, ...]:
@@ -45,12 +46,12 @@ def check_relative(relative: str) -> tuple[str, ...]:
 
 def generated_name(relative: str) -> bool:
     """Whether a path inside the folder has the name of a file fluxgen writes (and lies in no
-    hidden folder such as .git)."""
+    version control folder such as .git)."""
     try:
         parts = check_relative(relative)
     except OutputError:
         return False
-    if any(part.startswith(".") for part in parts[:-1]):
+    if any(part in _VCS for part in parts[:-1]):  # never into .git: a hook there runs on the next commit
         return False
     return parts[-1] in _GENERATED or (len(parts) > 1 and parts[-2] in _GENERATED_IN and parts[-1].endswith(".yaml"))
 

@@ -114,8 +114,9 @@ def app_objects(spec, name: str) -> list[dict]:
             (ref["kind"], namespace, ref["name"])] + mine[-1:]
 
 
-def app_entry(scenario: str, answers: dict, known: dict) -> dict:
-    """The new app, saying only what differs from the spec's defaults."""
+def app_entry(scenario: str, answers: dict, known: dict, catalogue: list = []) -> dict:  # noqa: B006
+    """The new app, saying only what differs from the spec's defaults, and naming a `sources:`
+    entry (`catalogue`) where one has the repository asked for."""
     entry: dict = {"name": answers["name"]}
     for key, builtin in (("namespace", "flux-system"), ("interval", "5m")):
         if answers[key] != known.get(key, builtin):
@@ -123,17 +124,40 @@ def app_entry(scenario: str, answers: dict, known: dict) -> dict:
     if answers["targetNamespace"] != answers["name"]:
         entry["targetNamespace"] = answers["targetNamespace"]
     if scenario == "chart":
-        entry["chart"] = {"repository": answers["repository"], "name": answers["chart"]}
+        declared = _declared(catalogue, "HelmRepository", answers["repository"], {})
+        entry["chart"] = {"sourceRef": declared} if declared else {"repository": answers["repository"]}
+        entry["chart"]["name"] = answers["chart"]
         if answers.get("version"):
             entry["chart"]["version"] = answers["version"]
         return entry
     entry["chart" if scenario == "git-chart" else "kustomize"] = {"path": answers["path"]}
+    declared = _declared(catalogue, "GitRepository", answers["gitUrl"], {"branch": answers["branch"]})
     git = known.get("git", {})
-    if answers["gitUrl"] != git.get("url"):
+    if declared and declared != known.get("sourceRef" if scenario == "kustomize" else "-"):
+        if scenario == "kustomize":
+            entry["sourceRef"] = declared
+        else:
+            entry["chart"]["sourceRef"] = declared
+    elif declared:
+        pass  # defaults.sourceRef names it already
+    elif answers["gitUrl"] != git.get("url"):
         entry["git"] = {"url": answers["gitUrl"], "branch": answers["branch"]}
     elif answers["branch"] != git.get("branch", "main"):
         entry["git"] = {"branch": answers["branch"]}
     return entry
+
+
+def _declared(catalogue: list, kind: str, url: str, ref: dict) -> str | None:
+    """NAME (or NAMESPACE/NAME when the name is not unique) of the `sources:` entry of this kind,
+    URL and ref, if there is one."""
+    from fluxgen.sources import normalize_url, same_ref
+
+    for source in catalogue:
+        if source.kind == kind and source.url and normalize_url(source.url, kind) == normalize_url(url, kind) \
+                and (kind != "GitRepository" or same_ref(ref, source.ref or {"branch": "main"})):
+            unique = sum(other.name == source.name for other in catalogue) == 1
+            return source.name if unique else f"{source.namespace}/{source.name}"
+    return None
 
 
 def new_spec(scenario: str, answers: dict) -> str:

@@ -71,6 +71,9 @@ def _message(error, schema) -> str:
         read_as = (f", not {str(error.value).lower()} (YAML reads unquoted on, off, yes and no as true or false)"
                    if isinstance(error.value, bool) else "")
         return _MESSAGES["allowed"](error, rules["allowed"]) + read_as
+    if error.rule == "type" and isinstance(error.value, bool) and "string" in _as_list(error.constraint):
+        return (f"must be a string, not {str(error.value).lower()} (YAML reads unquoted y, n, yes, no, on and off as "
+                "true or false: quote it)")
     if _exactly_one(error, rules):
         return f"set exactly one of {' or '.join(sorted([error.field, *_as_list(rules['excludes'])]))}"
     text = _MESSAGES.get(error.rule)

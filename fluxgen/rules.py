@@ -75,7 +75,7 @@ def _options(app: dict, merged: dict, index: int, where: Where) -> list[Problem]
                                                f"a {_APP_KINDS[kind]} app" + (f"; use {instead}" if instead else "")))
     source_kind = chart_source_kind(merged) or ""
     for key in app.get("chart", {}).get("source", {}) if source_kind else ():
-        if key not in SOURCE_OPTIONS[source_kind]:
+        if key not in SOURCE_OPTIONS[source_kind] and key != "existing":
             other = "OCIRepository" if source_kind == "HelmRepository" else "HelmRepository"
             problems.append(where(at + ("chart", "source", key), f"is not {article(source_kind)} field (only "
                                                                   f"{article(other)} has it), and chart.repository "

@@ -174,7 +174,7 @@ CHART_SOURCE = {"type": "dict", "schema": flux.HELMREPOSITORY | flux.OCIREPOSITO
 CHART = {
     "repository": _text("Helm repository URL (https://) or OCI registry (oci://)",
                         check_with=chart_url, excludes="path", dependencies="name"),
-    "name": _text("chart name in the repository", excludes="path", dependencies="repository"),
+    "name": _text("chart name in the repository", excludes="path"),
     "version": _text("chart version or semver range; always a string", excludes="path"),
     "repositoryName": _label("name of the HelmRepository or OCIRepository (derived from the URL when unset)",
                              excludes="path"),

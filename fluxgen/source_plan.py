@@ -115,6 +115,9 @@ def find_existing(source: Source, index: dict[tuple, list[ClusterSource]]) -> Cl
 def _why_not(source: Source, candidate: ClusterSource) -> str | None:
     """Why `candidate` (same kind and URL) is not the source asked for, or None when it is."""
     spec = candidate.spec
+    if not isinstance(spec.get("url"), str) or normalize_url(spec["url"], source.kind) != \
+            normalize_url(str(source.url), source.kind):
+        return f"its URL is {spec.get('url')}"
     if source.name and candidate.name != source.name:
         return f"the app asks for the name {source.name!r}"
     if source.kind == "HelmRepository" and spec.get("type", "default") != source.options.get("type", "default"):

@@ -55,7 +55,6 @@ def commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
             old = sha(read(outdir / relative))
             journal["ops"].append({"op": "remove", "path": relative, "backup": f"b{number}", "old": old})
         create(staging / f"{JOURNAL}.new", json.dumps(journal))
-        os.replace(staging / f"{JOURNAL}.new", staging / JOURNAL)  # from here on, a killed run is undone
     except (OSError, OutputError, Interrupted, KeyboardInterrupt) as err:
         _clean_staging(staging)
         if isinstance(err, OSError):
@@ -63,6 +62,7 @@ def commit(outdir: Path, staged: dict[str, str], remove: list[str]) -> None:
         raise
     with no_interrupts():  # a signal now waits until the tree stands and the staging folder is gone
         try:
+            os.replace(staging / f"{JOURNAL}.new", staging / JOURNAL)  # from here on, a killed run is undone
             _apply(outdir, journal)
         except OSError as err:
             _undo_and_explain(outdir, err)

@@ -72,3 +72,22 @@ def kubectl(kube_env):
         return subprocess.run([str(TOOLS / "kubectl"), *args], input=input, cwd=cwd, env=kube_env,
                               capture_output=True, text=True, timeout=120)
     return run
+
+
+@pytest.fixture(scope="session")
+def flux_tree(tmp_path_factory, kube_env):
+    """flux_tree(repository, entry) -> what Flux applies from a pinned upstream repository (see
+    flux_tree.py), built once per session."""
+    import flux_tree as tree_module
+    import upstream
+
+    built: dict = {}
+
+    def applied(repository: str, entry: str) -> dict:
+        if (repository, entry) not in built:
+            work = tmp_path_factory.mktemp("flux-tree")
+            built[(repository, entry)] = tree_module.flux_applies(upstream.tree(repository), entry, work,
+                                                                 str(TOOLS / "kubectl"))
+        return built[(repository, entry)]
+    return applied
+

@@ -260,3 +260,30 @@ def test_ctrl_c_while_the_cluster_is_slow_ends_at_once(cluster):
     stdout, stderr = process.communicate(timeout=60)
     assert time.monotonic() - started < 5  # not the 30 s the cluster takes to answer
     assert (process.returncode, stdout, stderr) == (130, "", "interrupted\n")
+
+
+def test_an_explicit_git_name_still_reuses_the_bootstrap_repository_of_another_namespace(cluster):
+    server, env, cwd = cluster
+    (cwd / "fluxgen.yaml").write_text("apps:\n  - name: site\n    namespace: apps\n    kustomize: {path: ./site}\n"
+                                      "    git: {url: https://github.com/org/fleet, name: flux-system}\n")
+    result = fluxgen(env, cwd, "render", "--reuse-existing")
+    assert result.returncode == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    assert [d["kind"] for d in docs] == ["Kustomization"]
+    assert docs[0]["spec"]["sourceRef"] == {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}
+    assert result.stderr.startswith("reused GitRepository flux-system/flux-system for site")
+
+
+def test_a_same_url_source_with_another_ref_is_named_when_it_is_not_reused(cluster):
+    server, env, cwd = cluster
+    server.add(source("GitRepository", "flux-system", "operator", url="https://github.com/org/ops",
+                      ref={"name": "refs/heads/release"}))
+    (cwd / "fluxgen.yaml").write_text("apps:\n  - {name: a, kustomize: {path: a}, git: {url: https://github.com/org/ops,"
+                                      " branch: release}}\n  - {name: b, kustomize: {path: b}, git: "
+                                      "{url: https://github.com/org/ops, branch: main}}\n")
+    result = fluxgen(env, cwd, "render", "--reuse-existing")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "reused GitRepository flux-system/operator for a",  # ref.name refs/heads/release is branch release
+        "not reused: the cluster's GitRepository flux-system/operator has the same URL, but its ref is name "
+        "refs/heads/release, not branch main; generating flux-system/ops"]

@@ -235,7 +235,8 @@ SPECS = {
         "apps:\n"
         "  - name: yes\n"
         "    kustomize: {path: a}\n",
-        1, ["fluxgen.yaml:2: apps[0].name: must be a string"]),
+        1, ["fluxgen.yaml:2: apps[0].name: must be a string, not true (YAML reads unquoted y, n, yes, no, on and off "
+            "as true or false: quote it)"]),
     'interval is a number': (
         "defaults: {git: {url: https://github.com/org/fleet}}\n"
         "apps:\n"
@@ -325,7 +326,8 @@ SPECS = {
         "apps:\n"
         "  - name: web\n"
         "    chart: {repository: https://c.example.com, name: web, version: true}\n",
-        1, ["fluxgen.yaml:3: apps[0].chart.version: must be a string"]),
+        1, ["fluxgen.yaml:3: apps[0].chart.version: must be a string, not true (YAML reads unquoted y, n, yes, no, on "
+            "and off as true or false: quote it)"]),
     'ftp repository': (
         "apps:\n"
         "  - name: web\n"

@@ -21,6 +21,7 @@ from fluxgen.editor_schema import json_schema
 from fluxgen.errors import SpecError
 from fluxgen.output import dump_all
 from fluxgen.schema import SCHEMA as SCHEMA_RULES
+from fluxgen.schema import SOURCE_ENTRIES
 from fluxgen.validator import validator_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,11 @@ def verdicts(text: str) -> tuple[bool, bool] | None:
         return None
     if not isinstance(data, dict):
         return None
-    return validator_for("spec", SCHEMA_RULES).validate(data), VALIDATOR.is_valid(data)
+    whole = validator_for("spec", SCHEMA_RULES)
+    ok = whole.validate(data) and all(  # cerberus checks a sources: entry by its kind in a second step
+        validator_for(f"source:{entry['kind']}", SOURCE_ENTRIES[entry["kind"]]).validate(entry)
+        for entry in whole.document.get("sources", []))
+    return ok, VALIDATOR.is_valid(data)
 
 
 def test_the_command_prints_a_valid_draft_2020_12_schema(kube_env):
@@ -70,6 +75,12 @@ BROKEN = {f"spec: {name}": text for name, (text, _) in test_spec.BROKEN.items()}
     "interval is a number": "apps:\n  - {name: a, kustomize: {path: a}, interval: 5}\n",
     "apps is a mapping": "apps: {name: a}\n",
     "prune is a string": "apps:\n  - {name: a, kustomize: {path: a, prune: 'yes'}}\n",
+    "a source field of another kind": "sources: [{kind: HelmRepository, name: h, url: 'https://h.io', ref: {}}]\n"
+                                      "apps: [{name: a, chart: {sourceRef: h, name: a}}]\n",
+    "a source of an unknown kind": "sources: [{kind: Bucket, name: b}]\napps: [{name: a, chartRef: b}]\n",
+    "a source without a name": "sources: [{kind: GitRepository, url: 'https://g.io/r'}]\n"
+                               "apps: [{name: a, kustomize: {path: a}}]\n",
+    "a reference that is a number": "apps: [{name: a, chartRef: 5}]\n",
 }
 BROKEN = {name: text for name, text in BROKEN.items() if verdicts(text) is not None}  # YAML errors ask no schema
 

@@ -258,7 +258,8 @@ REFUSED = [
      "kustomize app; use force"),
     ("Kustomization", "decryption: {provider: age}", "fluxgen.yaml:5: apps[0].decryption.provider: must be 'sops'"),
     ("Kustomization", "postBuild: {substitute: {enabled: true}}",
-     "fluxgen.yaml:5: apps[0].postBuild.substitute.enabled: must be a string"),
+     "fluxgen.yaml:5: apps[0].postBuild.substitute.enabled: must be a string, not true (YAML reads unquoted y, n, yes, "
+     "no, on and off as true or false: quote it)"),
     ("Kustomization", "healthChecks: [{name: site}]", "fluxgen.yaml:5: apps[0].healthChecks[0].kind: required field"),
     ("Kustomization", "patches: [{target: {kind: Deployment}}]", "fluxgen.yaml:5: apps[0].patches[0].patch: required field"),
     ("Kustomization", "deletionPolicy: Remove",

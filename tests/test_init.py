@@ -66,6 +66,8 @@ COMMENTED = textwrap.dedent("""\
           repository: https://kubernetes.github.io/ingress-nginx
           name: ingress-nginx
           version: "4.11.3"
+      - name: site
+        kustomize: {path: ./site}
 
     # shared settings
     defaults:
@@ -80,8 +82,8 @@ def test_running_it_again_adds_a_second_app_and_keeps_every_comment(tmp_path, ku
     spec.write_text(COMMENTED)
     child = spawn(kube_env, tmp_path)
     answer(child, "Choose [1]:", "3")  # a Kustomize overlay kept in Git
-    answer(child, "App name (the HelmRelease or Kustomization):", "ingress-nginx")
-    child.expect_exact("Error: 'ingress-nginx' is already an app in this spec; choose another name")
+    answer(child, "App name (the HelmRelease or Kustomization):", "site")  # a HelmRelease may share a name, not this
+    child.expect_exact("Error: 'site' is already an app in this spec; choose another name")
     answer(child, "App name (the HelmRelease or Kustomization):", "my-microservice")
     for prompt in ("Flux namespace [flux-system]:", "Reconcile interval [5m]:",
                    "Target namespace (where the app runs) [my-microservice]:",

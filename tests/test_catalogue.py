@@ -1,0 +1,219 @@
+"""Sources the way real repositories keep them: a `sources:` catalogue, references to it under Flux's
+own field names, sources in another namespace, bootstrap sources, and HelmRelease/Kustomization pairs
+that share a name. What renders is checked against the Flux CRDs in test_golden.py (case catalogue)."""
+
+import textwrap
+from pathlib import Path
+
+import crds
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import lines
+
+from fluxgen.cli import cli
+from fluxgen.errors import SpecError
+from fluxgen.spec import parse_spec
+
+GIT = "defaults: {git: {url: https://github.com/org/fleet}}\n"
+CATALOGUE = textwrap.dedent("""\
+    sources:
+      - {kind: HelmRepository, name: bitnami, url: https://charts.bitnami.com/bitnami}
+      - {kind: GitRepository, name: flux-system, existing: true}
+      - {kind: OCIRepository, name: app-template, namespace: media, url: oci://ghcr.io/bjw-s/app-template,
+         ref: {tag: 4.4.0}}
+    """)
+
+
+def render(text: str) -> list[dict]:
+    result = CliRunner().invoke(cli, ["render", "-f", "-"], input=text, prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.stderr
+    return list(yaml.safe_load_all(result.stdout))
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "fluxgen.yaml", Path("."))
+    return lines(caught.value.problems)
+
+
+def by_key(docs: list[dict]) -> dict:
+    return {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d for d in docs}
+
+
+def test_every_entry_is_generated_and_existing_ones_never_are():
+    docs = by_key(render(CATALOGUE + "apps:\n  - name: site\n    kustomize: {path: ./site}\n    sourceRef: flux-system\n"))
+    assert set(docs) == {("HelmRepository", "flux-system", "bitnami"), ("OCIRepository", "media", "app-template"),
+                         ("Kustomization", "flux-system", "site")}
+    assert docs[("HelmRepository", "flux-system", "bitnami")]["spec"] == {
+        "interval": "1h", "url": "https://charts.bitnami.com/bitnami"}
+    assert docs[("Kustomization", "flux-system", "site")]["spec"]["sourceRef"] == {"kind": "GitRepository",
+                                                                                  "name": "flux-system"}
+
+
+def test_references_in_every_form_resolve_and_cross_namespaces():
+    docs = by_key(render(CATALOGUE + textwrap.dedent("""\
+        defaults: {sourceRef: flux-system}
+        apps:
+          - {name: a, namespace: db, chart: {sourceRef: bitnami, name: redis}}
+          - {name: b, namespace: db, chart: {sourceRef: flux-system/bitnami, name: redis}}
+          - {name: c, namespace: db, chart: {sourceRef: {kind: HelmRepository, name: bitnami, namespace: flux-system},
+                                            name: redis}}
+          - {name: d, namespace: media, chartRef: app-template}
+          - {name: e, namespace: tenant, chartRef: {kind: OCIRepository, name: chart, namespace: team}}
+          - {name: a, namespace: db, kustomize: {path: ./db}}
+        """)))
+    bitnami = {"kind": "HelmRepository", "name": "bitnami", "namespace": "flux-system"}
+    for name in "abc":
+        assert docs[("HelmRelease", "db", name)]["spec"]["chart"]["spec"]["sourceRef"] == bitnami
+    assert docs[("HelmRelease", "media", "d")]["spec"]["chartRef"] == {"kind": "OCIRepository", "name": "app-template"}
+    assert docs[("HelmRelease", "tenant", "e")]["spec"]["chartRef"] == {"kind": "OCIRepository", "name": "chart",
+                                                                         "namespace": "team"}
+    assert docs[("Kustomization", "db", "a")]["spec"]["sourceRef"] == {"kind": "GitRepository", "name": "flux-system",
+                                                                        "namespace": "flux-system"}
+    for doc in docs.values():
+        assert crds.problems(doc) == []
+
+
+def test_an_inline_url_uses_the_entry_it_matches_and_derived_sources_go_to_the_source_namespace():
+    docs = by_key(render(CATALOGUE + textwrap.dedent("""\
+        defaults: {sourceNamespace: flux-system}
+        apps:
+          - {name: web, namespace: apps, chart: {repository: "https://Charts.Bitnami.com/bitnami/", name: nginx}}
+          - {name: api, namespace: apps, chart: {repository: https://charts.example.com, name: api}}
+        """)))
+    assert docs[("HelmRelease", "apps", "web")]["spec"]["chart"]["spec"]["sourceRef"]["name"] == "bitnami"
+    assert ("HelmRepository", "flux-system", "example") in docs  # derived, in sourceNamespace
+    assert docs[("HelmRelease", "apps", "api")]["spec"]["chart"]["spec"]["sourceRef"] == {
+        "kind": "HelmRepository", "name": "example", "namespace": "flux-system"}
+
+
+def test_apps_that_name_their_sources_differently_get_one_each():
+    docs = render(textwrap.dedent("""\
+        apps:
+          - {name: a, chart: {repository: oci://ghcr.io/org/charts, name: app, version: 1.0.0, repositoryName: a}}
+          - {name: b, chart: {repository: oci://ghcr.io/org/charts, name: app, version: 1.0.0, repositoryName: b}}
+          - {name: c, chart: {repository: oci://ghcr.io/org/charts, name: app, version: 1.0.0}}
+        """))
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "OCIRepository"] == ["a", "b"]
+    assert [d["spec"]["chartRef"]["name"] for d in docs if d["kind"] == "HelmRelease"] == ["a", "b", "a"]
+
+
+def test_the_bootstrap_repository_is_referenced_from_defaults_and_an_app_s_own_source_wins():
+    docs = by_key(render(textwrap.dedent("""\
+        defaults:
+          git: {url: ssh://git@github.com/org/fleet, name: flux-system, existing: true}
+        apps:
+          - {name: infra, kustomize: {path: ./infra}}
+          - {name: other, kustomize: {path: ./x}, git: {url: https://github.com/org/other}}
+        """)))
+    assert set(docs) == {("GitRepository", "flux-system", "other"), ("Kustomization", "flux-system", "infra"),
+                         ("Kustomization", "flux-system", "other")}
+    assert docs[("Kustomization", "flux-system", "infra")]["spec"]["sourceRef"]["name"] == "flux-system"
+
+
+def test_an_existing_chart_source_and_a_chart_source_ref_in_defaults():
+    docs = by_key(render(CATALOGUE + textwrap.dedent("""\
+        defaults: {chart: {sourceRef: bitnami}}
+        apps:
+          - {name: redis, namespace: db, chart: {name: redis}}
+          - {name: own, chart: {repository: https://x.example.com, name: own, repositoryName: x,
+                                source: {existing: true}}}
+        """)))
+    assert docs[("HelmRelease", "db", "redis")]["spec"]["chart"]["spec"]["sourceRef"]["name"] == "bitnami"
+    assert docs[("HelmRelease", "flux-system", "own")]["spec"]["chart"]["spec"]["sourceRef"] == {
+        "kind": "HelmRepository", "name": "x"}
+    assert ("HelmRepository", "flux-system", "x") not in docs
+
+
+BAD = {
+    "a reference and an inline URL": (
+        CATALOGUE + "apps:\n  - name: a\n    chart: {sourceRef: bitnami, name: r, repository: https://x.example.com}\n",
+        ["fluxgen.yaml:8: apps[0].chart.sourceRef: cannot be combined with 'repository' or 'source' or "
+         "'repositoryName'"]),
+    "a sourceRef and an own git URL": (
+        CATALOGUE + "apps:\n  - name: a\n    kustomize: {path: a}\n    sourceRef: flux-system\n"
+                    "    git: {url: https://github.com/org/x}\n",
+        ["fluxgen.yaml:9: apps[0].sourceRef: names the source, so git cannot be given too; give one or the other"]),
+    "an unknown name": (
+        CATALOGUE + "apps:\n  - name: a\n    chartRef: app-templat\n",
+        ["fluxgen.yaml:8: apps[0].chartRef: no sources: entry is named 'app-templat'; did you mean 'app-template'?"]),
+    "a reference of the wrong kind": (
+        CATALOGUE + "apps:\n  - name: a\n    chartRef: bitnami\n",
+        ["fluxgen.yaml:8: apps[0].chartRef: 'bitnami' is a HelmRepository; chartRef takes OCIRepository or "
+         "HelmChart (use chart.sourceRef)"]),
+    "two entries for one object": (
+        CATALOGUE + "  - {kind: HelmRepository, name: bitnami, url: https://other.example.com}\napps: [{name: a, "
+                    "chartRef: app-template}]\n",
+        ["fluxgen.yaml:6: sources[3].name: sources[0] is already the HelmRepository 'bitnami' of this namespace"]),
+    "an existing entry with spec fields": (
+        "sources:\n  - {kind: GitRepository, name: flux-system, existing: true, interval: 1m}\n"
+        "apps: [{name: a, kustomize: {path: a}, sourceRef: flux-system}]\n",
+        ["fluxgen.yaml:2: sources[0].interval: an existing source is referenced, never generated: give only kind, "
+         "name, namespace and, for matching, url and ref"]),
+    "a field of another kind": (
+        "sources:\n  - {kind: HelmRepository, name: h, url: https://h.example.com, ref: {tag: x}}\n"
+        "apps: [{name: a, chart: {sourceRef: h, name: a}}]\n",
+        ["fluxgen.yaml:2: sources[0].ref: unknown field"]),
+    "an entry without a URL": (
+        "sources:\n  - {kind: OCIRepository, name: o}\napps: [{name: a, chartRef: o}]\n",
+        ["fluxgen.yaml:2: sources[0]: an OCIRepository needs a url (or existing: true for one made elsewhere)"]),
+    "a short name in two namespaces": (
+        "sources:\n  - {kind: OCIRepository, name: o, namespace: a, url: oci://x.io/o}\n"
+        "  - {kind: OCIRepository, name: o, namespace: b, url: oci://x.io/o}\napps: [{name: a, chartRef: o}]\n",
+        ["fluxgen.yaml:4: apps[0].chartRef: more than one sources: entry is named 'o' (a/o, b/o); write "
+         "NAMESPACE/NAME"]),
+    "an ambiguous dependsOn": (
+        GIT + "apps:\n  - {name: x, namespace: a, kustomize: {path: a}}\n  - {name: x, namespace: b, kustomize: "
+              "{path: b}}\n  - {name: z, namespace: c, kustomize: {path: c}, dependsOn: [x]}\n",
+        ["fluxgen.yaml:5: apps[2].dependsOn[0]: 'x' is the name of a Kustomization in namespaces a, b; write "
+         "{name: x, namespace: ...}"]),
+    "two apps for one object": (
+        GIT + "apps:\n  - {name: x, kustomize: {path: a}}\n  - {name: x, kustomize: {path: b}}\n",
+        ["fluxgen.yaml:4: apps[1].name: apps[0] is already the Kustomization 'x' of namespace flux-system"]),
+    "an existing Git source without a name": (
+        "apps:\n  - {name: a, kustomize: {path: a}, git: {url: https://github.com/org/x, existing: true}}\n",
+        ["fluxgen.yaml:2: apps[0].git.existing: an existing GitRepository is referenced by name: give git.name"]),
+    "a digest on a Helm repository chart": (
+        "apps:\n  - {name: a, chart: {repository: https://c.example.com, name: a, version: 'sha256:" + "0" * 64
+        + "'}}\n",
+        ["fluxgen.yaml:2: apps[0].chart.version: a digest pins an OCI artifact; a Helm repository chart takes a "
+         "version or a semver range"]),
+    "a Helm chart from a Git source without a path": (
+        "sources:\n  - {kind: GitRepository, name: g, url: https://github.com/org/x}\n"
+        "apps: [{name: a, chart: {sourceRef: g, name: a}}]\n",
+        ["fluxgen.yaml:3: apps[0].chart: reads a GitRepository: give the chart's path in it"]),
+    "an explicit name that is an entry's, for another source": (
+        CATALOGUE + "apps:\n  - {name: a, chart: {repository: https://other.example.com, name: a, repositoryName: "
+                    "bitnami}}\n",
+        ["fluxgen.yaml:7: apps[0].chart.repositoryName: 'bitnami' names a different HelmRepository in sources:; give "
+         "this one another name, or use that entry"]),
+}
+
+
+@pytest.mark.parametrize("text, expected", BAD.values(), ids=BAD.keys())
+def test_bad_catalogues_and_references_are_refused_at_their_line(text, expected):
+    assert problems(text) == expected
+
+
+def test_init_names_the_catalogue_entry_of_the_repository_asked_for(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text(CATALOGUE + "apps:\n  - {name: site, kustomize: {path: ./site}, sourceRef: flux-system}\n")
+    result = CliRunner().invoke(cli, ["init", "-f", str(spec), "--scenario", "chart", "--name", "redis", "--repository",
+                                      "https://charts.bitnami.com/bitnami/", "--chart", "redis"],
+                                prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load(spec.read_text())["apps"][-1] == {"name": "redis", "chart": {"sourceRef": "bitnami",
+                                                                                       "name": "redis"}}
+    assert "name: bitnami" in result.stdout  # what it renders to: the entry, then the HelmRelease
+
+
+def test_output_dir_keeps_the_catalogue_in_one_folder(tmp_path):
+    spec = Path(__file__).parent / "cases" / "catalogue" / "fluxgen.yaml"
+    result = CliRunner().invoke(cli, ["render", "-f", str(spec), "--output-dir", str(tmp_path)],
+                                prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.stderr
+    entries = [(d["kind"], d["metadata"]["name"]) for path in sorted((tmp_path / "sources").iterdir())
+               for d in yaml.safe_load_all(path.read_text())]
+    assert entries == [("HelmRepository", "bitnami"), ("HelmRepository", "unused"), ("OCIRepository", "app-template"),
+                       ("OCIRepository", "manifests")]
