@@ -13,6 +13,7 @@ names the files and the ways to provide them.
 import hashlib
 import os
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -56,6 +57,9 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_network = {"reachable": True}  # after one failed download, no file is tried on the network again
+
+
 def _get(relative: str, digest: str) -> bytes | None:
     for candidate in _candidates(relative):
         if candidate.is_file():
@@ -63,10 +67,13 @@ def _get(relative: str, digest: str) -> bytes | None:
             if _sha(data) == digest:
                 return data
             print(f"upstream: {candidate} has another sha256 than pinned; not used", file=sys.stderr)
+    if not _network["reachable"]:
+        return None
     try:
-        with urllib.request.urlopen(RAW.format(relative), timeout=20) as answer:
+        with urllib.request.urlopen(RAW.format(urllib.parse.quote(relative)), timeout=20) as answer:
             data = answer.read()
-    except OSError:
+    except (OSError, ValueError):
+        _network["reachable"] = False
         return None
     return data if _sha(data) == digest else None
 
