@@ -11,11 +11,12 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fluxgen import __version__
-from fluxgen.errors import FluxgenError, OutputError, Problem, SpecError
+from fluxgen.errors import FluxgenError, Problem, SpecError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 SPEC_FILE = "fluxgen.yaml"
@@ -75,6 +76,8 @@ def cli():
               help="Write files into DIR (one folder per app) instead of printing.")
 @click.option("--force", is_flag=True, help="With --output-dir: overwrite files edited by hand or not written "
                                             "by fluxgen.")
+@click.option("--cluster", "cluster_name", metavar="NAME",
+              help="With clusters: in the spec, print this cluster's objects (--output-dir writes every cluster).")
 @click.option("--reuse-existing", is_flag=True,
               help="Ask the current cluster (read-only, through kubectl) for its Flux sources and reference the "
                    "matching ones instead of generating them.")
@@ -84,7 +87,8 @@ def cli():
 @click.option("--request-timeout", metavar="DURATION",
               help="With --reuse-existing: how long to wait for each answer of the cluster (e.g. 10s, 1m). "
                    "Without it, or with 0, fluxgen gives up after 5 minutes.")
-def render(spec_file, output, output_dir, force, reuse_existing, context, kubeconfig, request_timeout):
+def render(spec_file, output, output_dir, force, cluster_name, reuse_existing, context, kubeconfig,
+           request_timeout):
     """Print (or write) the Flux objects for a spec.
 
     \b
@@ -92,8 +96,8 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
     Kustomizations in the order the apps are written. The same spec always gives the same bytes.
     """
     from fluxgen import output as out
-    from fluxgen.pipeline import ClusterFlags
-    from fluxgen.pipeline import render as build
+    from fluxgen import pipeline
+    from fluxgen.spec import load_spec
 
     if force and output_dir is None:
         raise click.UsageError("--force only applies with --output-dir")
@@ -102,15 +106,17 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
     output_dir = Path(output_dir) if output_dir is not None else None
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
-    cluster = ClusterFlags(context, kubeconfig, request_timeout)
+    cluster = pipeline.ClusterFlags(context, kubeconfig, request_timeout)
     given = [f"--{flag.replace('_', '-')}" for flag, value in vars(cluster).items() if value]
     if given and not reuse_existing:
         raise click.UsageError(f"{', '.join(given)} only applies with --reuse-existing")
     if request_timeout is not None:
         _check_timeout(request_timeout)
-    result = build(spec_file, cluster if reuse_existing else None)
-    _warn(result.warnings, result.notes)
+    spec = load_spec(spec_file)
+    _check_cluster_choice(spec, cluster_name, output_dir, reuse_existing)
     if output_dir is None:
+        result = pipeline.render(pipeline.cluster_named(spec, cluster_name), cluster if reuse_existing else None)
+        _warn(result.warnings, result.notes)
         docs = [placed.obj for placed in result.objects]
         _emit(out.dump_json(docs) if output == "json" else out.dump_all(docs))
         for name, package in result.packages.items():
@@ -119,13 +125,8 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
         return
     from fluxgen.writer import write_tree
 
-    files = out.files_for(result.objects)
-    for package in result.packages.values():
-        clash = sorted(files.keys() & package.files.keys())
-        if clash:
-            raise OutputError(f"{clash[0]}: both a Flux object and a packaged file would be written there; give "
-                              "one app another path")
-        files.update(package.files)
+    files, warnings, notes = pipeline.repository(spec, cluster if reuse_existing else None)
+    _warn(warnings, notes)
     done = write_tree(output_dir, files, force=force)
     if done.restored:
         click.echo(f"put back {done.restored} file(s) of an earlier write to {output_dir} that did not finish",
@@ -136,6 +137,25 @@ def render(spec_file, output, output_dir, force, reuse_existing, context, kubeco
     for path in done.remove:
         click.echo(f"removed {output_dir / path} (no longer generated)", err=True)
     click.echo(f"wrote {len(done.write)} file(s) to {output_dir}, {len(done.unchanged)} unchanged", err=True)
+
+
+def _check_cluster_choice(spec, cluster_name: str | None, output_dir, reuse_existing: bool) -> None:
+    """--cluster picks one cluster to print; --output-dir writes them all."""
+    names = [cluster.name for cluster in spec.clusters]
+    if not names:
+        if cluster_name:
+            raise click.UsageError(f"--cluster {cluster_name}: the spec has no clusters: section")
+        return
+    if output_dir is not None and cluster_name:
+        raise click.UsageError("--output-dir writes every cluster of the spec; leave out --cluster")
+    if output_dir is not None and reuse_existing:
+        raise click.UsageError("--reuse-existing reads one cluster: print it with --cluster NAME instead of "
+                               "--output-dir")
+    if output_dir is None and cluster_name is None:
+        raise click.UsageError(f"the spec has clusters ({', '.join(names)}): print one with --cluster NAME, or "
+                               "write them all with --output-dir DIR")
+    if cluster_name is not None and cluster_name not in names:
+        raise click.UsageError(f"--cluster {cluster_name}: the spec has no such cluster (it has {', '.join(names)})")
 
 
 def _emit(text: str) -> None:
@@ -173,14 +193,22 @@ def _warn(warnings: list[Problem], notes: list[str]) -> None:
 @_file_option
 def validate(spec_file):
     """Check a spec without printing any objects; exit code 1 lists every problem."""
-    from fluxgen.pipeline import render as build
+    from fluxgen import pipeline
+    from fluxgen.spec import load_spec
 
-    result = build(spec_file)
-    _warn(result.warnings, [])
+    spec = load_spec(spec_file)
     name = "<stdin>" if spec_file == "-" else spec_file
-    packaged = sum(len(package.files) for package in result.packages.values())
-    _emit(f"{name}: valid ({len(result.objects)} Flux objects" + (f", {packaged} packaged files" if packaged else "")
-          + ")\n")
+    counts = []
+    each: list[tuple[str | None, Any]] = [(c.name, c.spec) for c in spec.clusters]
+    for cluster, one in each or [(None, spec)]:
+        result = pipeline.render(one)
+        _warn(result.warnings, [])
+        packaged = sum(len(package.files) for package in result.packages.values())
+        counts.append((f"{cluster}: " if cluster else "") + f"{len(result.objects)} Flux objects"
+                      + (f", {packaged} packaged files" if packaged else ""))
+    if spec.clusters:
+        pipeline.repository(spec)  # the clusters' trees must fit together too
+    _emit(f"{name}: valid ({'; '.join(counts)})\n")
 
 
 _INIT_FLAGS = [
@@ -244,7 +272,7 @@ def init(spec_file, **flags):
     catalogue: list = []
     if text is not None:
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
-        known, apps, catalogue = spec.defaults, spec.apps, spec.sources
+        known, apps, catalogue = spec.defaults, spec.every_app(), spec.sources
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
     interactive = sys.stdin.isatty()
@@ -311,6 +339,7 @@ def _show_app(spec, name: str) -> None:
     from fluxgen.interview import app_objects
     from fluxgen.output import dump_all
 
+    spec = next((c.spec for c in spec.clusters if any(app["name"] == name for app in c.spec.apps)), spec)
     _emit(dump_all(app_objects(spec, name)))
 
 

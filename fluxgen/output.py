@@ -167,13 +167,3 @@ FILE_NAMES = {
     "HelmRelease": "helmrelease.yaml",
     "Kustomization": "flux-kustomization.yaml",  # kustomization.yaml is kustomize's own file
 }
-
-
-def files_for(objects: list) -> dict[str, str]:
-    """The --output-dir layout of placed objects (resources.Placed): {relative path: YAML text};
-    objects sharing a file keep their order."""
-    grouped: dict[str, list[dict]] = {}
-    for placed in objects:
-        name = FILE_NAMES[placed.obj["kind"]]
-        grouped.setdefault(name if placed.folder == "." else f"{placed.folder}/{name}", []).append(placed.obj)
-    return {path: dump_all(docs) for path, docs in grouped.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 from fluxgen.errors import ClusterError, Problem, SpecError
 from fluxgen.resources import Placed, app_folder, build
 from fluxgen.sources import ClusterSource, Source
-from fluxgen.spec import Spec, load_spec
+from fluxgen.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ class ClusterFlags:
     request_timeout: str | None = None
 
 
-def render(spec_file: str, cluster: ClusterFlags | None = None) -> Rendered:
-    """Read the spec and build its objects; with `cluster`, reuse the sources it already has."""
-    spec = load_spec(spec_file)
+def render(spec: Spec, cluster: ClusterFlags | None = None) -> Rendered:
+    """The objects of a spec (or of one cluster's spec); with `cluster`, reuse the sources the
+    cluster already has."""
     packages, warnings = _packages(spec) if any("package" in app for app in spec.apps) else ({}, [])
     existing: list[ClusterSource] = []
     notes: list[str] = []
@@ -56,6 +56,26 @@ def render(spec_file: str, cluster: ClusterFlags | None = None) -> Rendered:
               f"{reason}; generating {source.namespace}/{source.name}" for source, theirs, reason in built.skipped
               if not source.reused]
     return Rendered(built.objects, packages, spec.warnings + warnings, notes)
+
+
+def cluster_named(spec: Spec, name: str | None) -> Spec:
+    """The spec of the cluster `name` (or the spec itself, without clusters)."""
+    return next((cluster.spec for cluster in spec.clusters if cluster.name == name), spec)
+
+
+def repository(spec: Spec, cluster: ClusterFlags | None = None) -> tuple[dict[str, str], list[Problem], list[str]]:
+    """What --output-dir writes: {path: text} of every cluster (or of the spec), warnings, notes."""
+    from fluxgen.layout import Part, layer_folders, tree
+
+    parts, warnings, notes = [], [], []
+    each: list[tuple[str | None, str | None, Spec]] = [(c.name, c.path, c.spec) for c in spec.clusters]
+    for name, root, one in each or [(None, None, spec)]:
+        result = render(one, cluster)
+        packaged = {path: text for package in result.packages.values() for path, text in package.files.items()}
+        parts.append(Part(name, root, result.objects, packaged, layer_folders(one.apps)))
+        warnings += result.warnings
+        notes += result.notes
+    return tree(parts), sorted(set(warnings)), list(dict.fromkeys(notes))
 
 
 def _clash(source: Source, names: list[str]) -> str:

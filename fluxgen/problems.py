@@ -20,10 +20,15 @@ class Where:
     def __call__(self, path: tuple, message: str, origin: tuple | None = None) -> Problem:
         """A problem with the field `path`, at the line where it was written: at `path` itself, else
         at `origin` (e.g. the defaults: key it was merged from), else at the nearest parent."""
+        path, origin = self.written(path, origin)
         for candidate in (path, origin, *(path[:cut] for cut in range(len(path) - 1, -1, -1))):
             if candidate is not None and candidate in self.lines:
                 return Problem(self.name, self.lines[candidate], format_path(path) or "spec", message)
         return Problem(self.name, 0, format_path(path), message)
+
+    def written(self, path: tuple, origin: tuple | None) -> tuple[tuple, tuple | None]:
+        """Where a field of the merged apps was written (clusters.py says it for a cluster's apps)."""
+        return path, origin
 
 
 def article(kind: str) -> str:

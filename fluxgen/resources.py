@@ -45,10 +45,13 @@ def merge_options(spec: dict, options: dict) -> dict:
 
 @dataclass(frozen=True)
 class Placed:
-    """A Flux object and the folder --output-dir writes it into."""
+    """A Flux object, the folder --output-dir writes it into when the spec has no clusters and no
+    layers, and the app it belongs to (None for a `sources:` entry) with that app's layer."""
 
     folder: str
     obj: dict
+    owner: str | None = None
+    layer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,21 +183,27 @@ def dependency(app: dict, name: str, apps: list[dict]) -> dict | str:
 CATALOGUE_FOLDER = "sources"  # where --output-dir writes the `sources:` entries
 
 
+def _placed(obj: dict, app: dict | None) -> Placed:
+    if app is None:
+        return Placed(CATALOGUE_FOLDER, obj)
+    return Placed(app_folder(app), obj, app["name"], app.get("layer"))
+
+
 def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never changed)
           existing: list[ClusterSource] = []) -> Built:  # noqa: B006
     """The objects the spec needs, sources first, then the apps in the order written. `sources:`
     entries (`catalogue`) are always generated unless existing; sources the cluster already has
     (`existing`) are referenced, not generated."""
     plan = plan_sources(apps, catalogue, existing)
-    folders: dict[int, str] = {}
+    first: dict[int, dict] = {}  # a derived source goes with the first app that uses it
     users: dict[int, list[str]] = {}
     for app, source in zip(apps, plan.used, strict=True):
-        folders.setdefault(id(source), CATALOGUE_FOLDER if source.declared else app_folder(app))
+        if not source.declared:
+            first.setdefault(id(source), app)
         users.setdefault(id(source), []).append(app["name"])
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [Placed(folders.get(id(source), CATALOGUE_FOLDER), source_object(source))
-              for source in plan.sources if not source.existing]
+    result = [_placed(source_object(source), first.get(id(source))) for source in plan.sources if not source.existing]
     for app, source in zip(apps, plan.used, strict=True):
-        result.append(Placed(app_folder(app), builders[kind_of(app)](app, source, apps)))
+        result.append(_placed(builders[kind_of(app)](app, source, apps), app))
     return Built(result, [(source, users[id(source)]) for source in plan.sources if source.reused],
                  [(source, users[id(source)]) for source in plan.sources if source.clash], plan.skipped)

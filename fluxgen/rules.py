@@ -10,7 +10,7 @@ from pathlib import Path
 from fluxgen import catalogue, files
 from fluxgen.errors import Problem
 from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
-from fluxgen.problems import Where, article, messages
+from fluxgen.problems import Where, article, did_you_mean, messages
 from fluxgen.resources import app_folder, dependency
 from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SOURCE_OPTIONS
 from fluxgen.source_plan import name_conflicts
@@ -28,7 +28,7 @@ def check(defaults: dict, own: list[dict], apps: list[dict], declared: list[Sour
     for index, (written, app) in enumerate(zip(own, apps, strict=True)):
         problems += _options(written, app, index, where) + _merged(defaults, written, app, index, where)
         problems += _reference(written, app, declared, index, where) or _app(app, index, where)
-    problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where)
+    problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where) + _layers(apps, where)
     if not problems:
         problems += [where(("apps", i) + field, message, ("defaults",) + field[-2:])
                      for i, field, message in name_conflicts(apps, declared)]
@@ -176,6 +176,40 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
                 break
         folders.setdefault(folder, index)
     return problems
+
+
+def _layers(apps: list[dict], where: Where) -> list[Problem]:
+    """`layer:` names one kustomize app whose folder fluxgen writes; layers do not loop."""
+    kustomize = {}
+    for app in apps:
+        if "kustomize" in app:
+            kustomize.setdefault(app["name"], []).append(app)
+    problems = []
+    for index, app in enumerate(apps):
+        name, at = app.get("layer"), ("apps", index, "layer")
+        if name is None:
+            continue
+        found = kustomize.get(name, [])
+        if not found:
+            problems.append(where(at, f"no kustomize app is named {name!r}" + did_you_mean(name, kustomize)))
+        elif len(found) > 1:
+            problems.append(where(at, f"{name!r} is the name of kustomize apps in several namespaces; a layer needs "
+                                      "a name of its own"))
+        elif found[0] is app or _loops(app, kustomize):
+            problems.append(where(at, f"layers loop: {app['name']} would be written into its own folder"))
+        elif "package" in found[0]:
+            problems.append(where(at, f"{name!r} builds its folder from package:, so fluxgen cannot place apps in it"))
+    return problems
+
+
+def _loops(app: dict, kustomize: dict) -> bool:
+    seen, current = set(), app
+    while current.get("layer") in kustomize and len(kustomize[current["layer"]]) == 1:
+        if id(current) in seen:
+            return True
+        seen.add(id(current))
+        current = kustomize[current["layer"]][0]
+    return False
 
 
 def _names(apps: list[dict], where: Where) -> list[Problem]:

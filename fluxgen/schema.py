@@ -238,6 +238,8 @@ APP = SHARED | {
                                                     check_with=local_path),
                     "meta": {"description": "local values files, deep-merged in order, then values on top"}},
     "package": _text("local folder of plain manifests to build the chart or overlay from", check_with=local_path),
+    "layer": _label("the kustomize app (a layer such as infra-controllers or apps) whose folder holds this app's "
+                    "objects; without it they go into the cluster's own folder"),
 }
 
 # Keys only one kind of app may carry (fluxgen's own chart keys included).
@@ -261,8 +263,21 @@ SOURCE_ENTRIES = {
         "url": _text("Git repository URL (https:// or ssh://)", check_with=git_url), "ref": GIT_REF},
 }
 
+CLUSTER = {
+    "path": _path("the folder flux bootstrap --path points the cluster at (default: clusters/NAME)"),
+    "defaults": {"type": "dict", "schema": DEFAULTS, "default": {},
+                 "meta": {"description": "merged over the top-level defaults on this cluster"}},
+    "apps": {"type": "dict", "default": {}, "keysrules": {"type": "string"},
+             "valuesrules": {"meta": {"hint": "must be a mapping of changes to the app, or false to leave it out"},
+                             "anyof": [{"type": "dict"}, {"type": "boolean", "allowed": [False]}]},
+             "meta": {"description": "per-app changes on this cluster, by app name (false: not on this cluster)"}},
+}
+
 SCHEMA = {
     "apiVersion": {"type": "string", "allowed": [API_VERSION]},
+    "clusters": {"type": "dict", "keysrules": {"type": "string", "regex": DNS_LABEL},
+                 "valuesrules": {"type": "dict", "schema": CLUSTER, "nullable": True},
+                 "meta": {"description": "one entry per cluster this spec renders, with what differs on it"}},
     "sources": {"type": "list", "default": [],
                 "schema": {"type": "dict", "allow_unknown": True, "meta": {"by_kind": SOURCE_ENTRIES},
                            "schema": {"kind": _ENTRY["kind"]}},

@@ -6,7 +6,7 @@ rules that span fields live in rules.py, the values files in values.py.
 """
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fluxgen import catalogue, document, files, rules, values
@@ -31,6 +31,20 @@ class Spec:
     apps: list[dict]
     warnings: list[Problem]
     sources: list[Source]  # the `sources:` entries
+    clusters: list["Cluster"] = field(default_factory=list)  # with `clusters:`, the spec of each
+
+    def every_app(self) -> list[dict]:
+        """The apps of the spec, or of every cluster."""
+        return self.apps + [app for cluster in self.clusters for app in cluster.spec.apps]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One cluster of a spec with `clusters:`: its name, its bootstrap path and its own spec."""
+
+    name: str
+    path: str
+    spec: Spec
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -70,13 +84,24 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
     if problems:
         raise SpecError(problems)
     declared = catalogue.declared_sources(doc["sources"], defaults)
-    apps = [merge_app(defaults, app) for app in doc["apps"]]
-    problems = rules.check(defaults, doc["apps"], apps, declared, base, where)
+    if doc.get("clusters") is not None:
+        from fluxgen.clusters import cluster_specs  # only specs with clusters need it
+
+        clusters = cluster_specs(doc, declared, base, where)
+        warnings = sorted({w for cluster in clusters for w in cluster.spec.warnings})
+        return Spec(name, base, defaults, [], warnings, declared, clusters)
+    return checked_spec(defaults, doc["apps"], declared, base, where)
+
+
+def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: Path, where: Where) -> Spec:
+    """The Spec of apps as written (`own`) under `defaults`, once every rule holds."""
+    apps = [merge_app(defaults, app) for app in own]
+    problems = rules.check(defaults, own, apps, declared, base, where)
     if not problems:
         problems += values.read_values(apps, base, where)
     if problems:
         raise SpecError(problems)
-    return Spec(name, base, defaults, apps, values.credential_warnings(apps, where), declared)
+    return Spec(where.name, base, defaults, apps, values.credential_warnings(apps, where), declared)
 
 
 def merge_app(defaults: dict, app: dict) -> dict:

@@ -564,7 +564,7 @@ COMMAND_FAULTS = {  # name: (arguments, exit code, stderr pattern)
     "spec file missing": (["render", "-f", "{t}/nope.yaml"], 1,
                           r"{t}/nope.yaml: no such file \(name the spec with -f FILE\)"),
     "spec is a folder": (["render", "-f", "{t}"], 2, r"(?s).*Error: Invalid value for '-f' / '--filename': .+"),
-    "unknown flag": (["render", "--colour"], 2, r"(?s).*Error: No such option '--colour'\."),
+    "unknown flag": (["render", "--colour"], 2, r"(?s).*Error: No such option '--colour'\..*"),
     "unknown command": (["rendr"], 2, r"(?s).*Error: No such command 'rendr'.*"),
     "empty standard input": (["render", "-f", "-"], 1, r"<stdin>: is empty; it needs at least `apps:` with one app"),
 }

@@ -1,0 +1,99 @@
+"""`clusters:`: one spec for every cluster. Each cluster's apps are the spec's apps with that
+cluster's changes deep-merged over them (mappings merge, lists are replaced, null removes a key,
+false leaves the app out) under the spec's defaults with the cluster's defaults merged over them.
+
+Every cluster is checked like a spec of its own; a problem a cluster's change causes is reported
+at that change's line, under its own name (clusters.staging.apps.podinfo.chart.version).
+"""
+
+import copy
+from pathlib import Path
+
+from fluxgen.errors import SpecError
+from fluxgen.problems import Where, did_you_mean, messages
+from fluxgen.schema import APP
+from fluxgen.sources import Source
+from fluxgen.spec import Cluster, checked_spec, deep_merge
+from fluxgen.validator import validator_for
+
+
+def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -> list[Cluster]:
+    """The spec of each cluster, in the order written; every problem of every cluster at once."""
+    names = [app["name"] for app in doc["apps"]]
+    problems = [where(("clusters", cluster, "apps", name), "no app is named so" + did_you_mean(name, names))
+                for cluster, changes in doc["clusters"].items() for name in (changes or {}).get("apps", {})
+                if name not in names]
+    problems += [where(("clusters", cluster, "apps", name, "name"), "an app keeps its name on every cluster")
+                 for cluster, changes in doc["clusters"].items()
+                 for name, change in (changes or {}).get("apps", {}).items() if isinstance(change, dict) and
+                 "name" in change]
+    paths: dict[str, str] = {}
+    clusters = []
+    for name, changes in doc["clusters"].items():
+        changes = changes or {}
+        path = changes.get("path", f"clusters/{name}").strip("/").removeprefix("./")
+        if path in paths:
+            problems.append(where(("clusters", name, "path"), f"is the path of cluster {paths[path]} too; every "
+                                                              "cluster needs a folder of its own"))
+        paths.setdefault(path, name)
+        try:
+            clusters.append(Cluster(name, path, _cluster_spec(name, changes, doc, declared, base, where)))
+        except SpecError as err:
+            problems += err.problems
+    if problems:
+        raise SpecError(problems)
+    return clusters
+
+
+def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where):
+    defaults = deep_merge(doc["defaults"], changes.get("defaults", {}))
+    kept = [i for i, app in enumerate(doc["apps"]) if changes.get("apps", {}).get(app["name"]) is not False]
+    here = _ClusterWhere(where, name, [doc["apps"][i]["name"] for i in kept], kept)
+    own, problems = [], []
+    for index, i in enumerate(kept):
+        app = doc["apps"][i]
+        change = changes.get("apps", {}).get(app["name"])
+        if not change:
+            own.append(app)
+            continue
+        validator = validator_for("app", APP)
+        merged = validator.validated(apply_changes(app, change))
+        if merged is None:
+            problems += [here(("apps", index) + path, message) for path, message in messages(validator._errors, APP)]
+        own.append(merged or app)
+    if problems:
+        raise SpecError(problems)
+    return checked_spec(defaults, own, declared, base, here)
+
+
+def apply_changes(app: dict, changes: dict) -> dict:
+    """`changes` deep-merged over `app`: mappings merge, lists are replaced, null removes a key."""
+    result = copy.deepcopy(app)
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = apply_changes(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+class _ClusterWhere(Where):
+    """Places the problems of a cluster's merged apps where their fields were written: under
+    clusters.NAME.apps.APP when the cluster changed the field, else in apps: or defaults:."""
+
+    def __init__(self, where: Where, cluster: str, names: list[str], indices: list[int]):
+        super().__init__(where.name, where.lines)
+        self.cluster, self.names, self.indices = cluster, names, indices
+
+    def written(self, path: tuple, origin: tuple | None) -> tuple[tuple, tuple | None]:
+        if path[:1] == ("apps",) and len(path) > 1 and isinstance(path[1], int):
+            changed = ("clusters", self.cluster, "apps", self.names[path[1]]) + path[2:]
+            if changed in self.lines:
+                return changed, None
+            path = ("apps", self.indices[path[1]]) + path[2:]
+        if origin is not None and origin[:1] == ("defaults",):
+            changed = ("clusters", self.cluster) + origin
+            origin = changed if changed in self.lines else origin
+        return path, origin

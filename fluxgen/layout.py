@@ -1,0 +1,96 @@
+"""--output-dir: the file each object goes into, for one spec or for a repository of clusters.
+
+Without clusters and layers, each app has a folder of its own (its path in Git, or its name).
+With `clusters:`, each cluster's objects go into its folder (clusters/NAME, the folder `flux
+bootstrap --path` points at), one sub-folder per app; an app placed under a layer (`layer:`, a
+kustomize app) goes into that layer's folder (its kustomize.path) instead, so that the layer's
+Kustomization applies it. No kustomization.yaml is written: kustomize-controller generates one
+from every manifest below a folder, which is why no such folder may lie inside another. Pure.
+"""
+
+from dataclasses import dataclass
+
+from fluxgen.errors import OutputError
+from fluxgen.output import FILE_NAMES, dump_all
+from fluxgen.resources import CATALOGUE_FOLDER, Placed, repo_path
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one cluster (or the whole spec, without clusters) puts into the repository."""
+
+    cluster: str | None  # its name
+    root: str | None  # its folder
+    objects: list[Placed]
+    packages: dict[str, str]  # packaged chart and overlay files: path -> text
+    layers: dict[str, str]  # kustomize app name -> the folder it applies, for apps used as a layer
+
+
+def layer_folders(apps: list[dict]) -> dict[str, str]:
+    """The folder of every kustomize app some app is placed under."""
+    used = {app["layer"] for app in apps if "layer" in app}
+    return {app["name"]: _folder(app["kustomize"]["path"]) for app in apps
+            if "kustomize" in app and app["name"] in used}
+
+
+def _folder(path: str) -> str:
+    return repo_path(path)[2:] or "."
+
+
+def tree(parts: list[Part]) -> dict[str, str]:
+    """{path: text} of every file, every cluster's together; a folder two clusters share must
+    hold the same objects for both."""
+    files: dict[str, str] = {}
+    writers: dict[str, str] = {}  # path -> the cluster that wrote it first
+    for part in parts:
+        _check_folders(part)
+        objects = _objects(part)
+        clash = sorted(objects.keys() & part.packages.keys())
+        if clash:
+            raise OutputError(f"{clash[0]}: both a Flux object and a packaged file would be written there; give one "
+                              "app another path")
+        for path, text in {**objects, **part.packages}.items():
+            if path in files and files[path] != text:
+                raise OutputError(_shared(path, part, writers[path]))
+            files.setdefault(path, text)
+            writers.setdefault(path, part.cluster or "")
+    return files
+
+
+def _objects(part: Part) -> dict[str, str]:
+    grouped: dict[str, list[dict]] = {}
+    for placed in part.objects:
+        if placed.layer is not None:
+            folder = f"{part.layers[placed.layer]}/{placed.owner}"
+        elif part.root is not None:
+            folder = f"{part.root}/{placed.owner or CATALOGUE_FOLDER}"
+        else:
+            folder = placed.folder
+        name = FILE_NAMES[placed.obj["kind"]]
+        grouped.setdefault(name if folder == "." else f"{folder}/{name}", []).append(placed.obj)
+    return {path: dump_all(docs) for path, docs in grouped.items()}
+
+
+def _check_folders(part: Part) -> None:
+    """No folder that a Kustomization applies lies inside another one, nor a packaged chart or overlay."""
+    roots = [(f"cluster {part.cluster}", part.root)] if part.root else []
+    roots += [(f"the layer {name}", folder) for name, folder in part.layers.items()]
+    packages = {path.rsplit("/", 1)[0] if "/" in path else "." for path in part.packages}
+    for label, folder in roots:
+        for other_label, other in roots + [("a packaged chart or overlay", p) for p in packages]:
+            if other_label != label and _inside(other, folder):
+                raise OutputError(f"{other} ({other_label}) lies inside {folder} ({label}): Flux would apply "
+                                  f"its files twice; give one of them a folder of its own")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return folder == "." or path == folder or path.startswith(folder + "/")
+
+
+def _shared(path: str, part: Part, other: str) -> str:
+    layer = next((name for name, folder in part.layers.items() if path.startswith(folder + "/")), None)
+    if layer is None:
+        return f"{path}: clusters {other} and {part.cluster} would write it with different content"
+    return (f"the layer {layer} applies {part.layers[layer]} on clusters {other} and {part.cluster}, but its objects "
+            f"differ between them ({path}); give it a folder per cluster, e.g. clusters: {{{part.cluster}: {{apps: "
+            f"{{{layer}: {{kustomize: {{path: ./{part.layers[layer]}/{part.cluster}}}}}}}}}}}")
