@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fluxgen.errors import ClusterError, Problem, SpecError
 from fluxgen.resources import Placed, app_folder, build
-from fluxgen.sources import ClusterSource, Source
+from fluxgen.sources import ClusterSource, Source, kind_of
 from fluxgen.spec import Spec
 
 
@@ -23,7 +23,7 @@ class Rendered:
     """Everything `render` produces."""
 
     objects: list[Placed]
-    packages: dict[str, Package]  # by app name
+    packages: dict[str, Package]  # by app: "NAME (KIND in NAMESPACE)"
     warnings: list[Problem]
     notes: list[str]
 
@@ -116,7 +116,9 @@ def _packages(spec: Spec) -> tuple[dict[str, Package], list[Problem]]:
             continue
         files = helm_chart(app["name"], app["package"], objects) if "chart" in app else overlay(objects)
         folder = app_folder(app)
-        packages[app["name"]] = Package(folder, {path if folder == "." else f"{folder}/{path}": text
+        label = app["name"] if sum(other["name"] == app["name"] for other in spec.apps) == 1 else \
+            f"{app['name']} ({kind_of(app)} in {app['namespace']})"
+        packages[label] = Package(folder, {path if folder == "." else f"{folder}/{path}": text
                                                  for path, text in files.items()})
         warnings += [Problem(str(source), 0, "", f"{secret} holds data and is packaged as it is; secrets do not "
                                                  "belong in Git unencrypted (encrypt it with SOPS, or use valuesFrom "

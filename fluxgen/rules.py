@@ -47,18 +47,22 @@ def _reference(own: dict, app: dict, declared: list[Source], index: int, where: 
     if inline:
         return [where(at, f"names the source, so {inline[0]} cannot be given too; give one or the other",
                       ("defaults",) + field)]
-    found = catalogue.resolve(value, field, app["namespace"], declared)
-    if isinstance(found, str):
-        return [where(at, found, ("defaults",) + field)]
     chart = app.get("chart", {})
-    if field == ("chart", "sourceRef") and found.kind == "HelmRepository" and "name" not in chart:
-        return [where(("apps", index, "chart"), "reads a HelmRepository: give the chart's name")]
-    if field == ("chart", "sourceRef") and found.kind == "GitRepository" and "path" not in chart:
-        return [where(("apps", index, "chart"), "reads a GitRepository: give the chart's path in it")]
-    if field == ("chart", "sourceRef") and found.kind != "GitRepository" and "path" in chart:
-        return [where(("apps", index, "chart", "path"), f"a chart path is read from Git; {found.namespace}/"
-                                                          f"{found.name} is {article(found.kind)} (give name)")]
+    inherited = "" if _written(own, field) else f" (from defaults.{'.'.join(field)})"
+    if field == ("chart", "sourceRef") and "name" not in chart and "path" not in chart:
+        return [where(("apps", index, "chart"), "give the chart's name (in a HelmRepository) or its path (in Git)")]
+    found = catalogue.resolve(value, field, app["namespace"], declared, catalogue.allowed_kinds(app, field))
+    if isinstance(found, str):
+        return [where(at, found + inherited, ("defaults",) + field)]
     return []
+
+
+def _written(own: dict, field: tuple) -> bool:
+    for part in field:
+        if not isinstance(own, dict) or part not in own:
+            return False
+        own = own[part]
+    return True
 
 
 def _options(app: dict, merged: dict, index: int, where: Where) -> list[Problem]:
@@ -126,16 +130,19 @@ def _app(app: dict, index: int, where: Where) -> list[Problem]:
             and not app["chart"].get("repositoryName"):
         problems.append(where(at + ("chart", "source", "existing"), "an existing source is referenced by name: give "
                                                                     "chart.repositoryName"))
-    if in_git(app) and not app["git"].get("url"):
+    if in_git(app) and not app["git"].get("url") and not app["git"].get("existing"):
         problems.append(where(at, "is kept in Git but has no git.url (set it here or in defaults.git)"))
-    refs = [ref for ref in GIT_REFS if ref in app["git"].get("ref", app["git"])]
+    field = ("git", "ref") if "ref" in app["git"] else ("git",)
+    refs = [ref for ref in GIT_REFS + ("name",) * (field == ("git", "ref")) if ref in app["git"].get("ref", app["git"])]
     if in_git(app) and len(refs) > 1 and refs != ["branch", "commit"]:  # Flux would silently ignore all but one
-        problems.append(where(at + ("git", refs[1]), f"give one Git ref (branch, tag, semver or commit; commit may "
-                                                     f"join a branch), not {' and '.join(refs)}",
-                              ("defaults", "git", refs[1])))
-    if in_git(app) and len(app["git"].get("ref", {})) > 1 and sorted(app["git"]["ref"]) != ["branch", "commit"]:
-        problems.append(where(at + ("git", "ref"), f"give one Git ref (commit may join a branch), not "
-                                                   f"{' and '.join(sorted(app['git']['ref']))}"))
+        at_ref = at + (field + (refs[1],) if field == ("git",) else field)
+        problems.append(where(at_ref, f"give one Git ref (branch, tag, semver or commit; commit may join a branch), "
+                                      f"not {' and '.join(refs)}", ("defaults",) + at_ref[2:]))
+    for owner, fields in ((("git",), app["git"]), (("chart", "source"), (chart or {}).get("source", {}))):
+        spec_fields = sorted(set(fields) - {"existing", "url", "name", "ref", "type", *GIT_REFS})
+        if fields.get("existing") and spec_fields:
+            problems.append(where(at + owner + (spec_fields[0],), "an existing source is referenced, never generated: "
+                                                                  "its spec fields are not fluxgen's to set"))
     source = app.get("chart", {}).get("source", {})
     if source.get("type") == "oci" and not app["chart"].get("repository", "").startswith("oci://"):
         problems.append(where(at + ("chart", "source", "type"), "oci needs an oci:// chart.repository",
@@ -180,7 +187,7 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
 
 def _layers(apps: list[dict], where: Where) -> list[Problem]:
     """`layer:` names one kustomize app whose folder fluxgen writes; layers do not loop."""
-    kustomize = {}
+    kustomize: dict[str, list[dict]] = {}
     for app in apps:
         if "kustomize" in app:
             kustomize.setdefault(app["name"], []).append(app)
@@ -229,9 +236,7 @@ def _dependencies(apps: list[dict], where: Where) -> list[Problem]:
     problems = []
     for index, app in enumerate(apps):
         for i, dep in enumerate(app.get("dependsOn", [])):
-            if not isinstance(dep, str):
-                continue
-            target = dependency(app, dep, apps)
+            target = dependency(app, dep, apps) if isinstance(dep, str) else _in_spec(app, dep, apps)
             if isinstance(target, str):
                 problems.append(where(("apps", index, "dependsOn", i), target))
             elif target is app:
@@ -241,18 +246,28 @@ def _dependencies(apps: list[dict], where: Where) -> list[Problem]:
     return problems
 
 
+def _in_spec(app: dict, dep: dict, apps: list[dict]) -> dict | None:
+    """The app of the spec that Flux's {name, namespace} form names, if any (else an object elsewhere)."""
+    namespace = dep.get("namespace", app["namespace"])
+    return next((other for other in apps if (other["name"], other["namespace"], kind_of(other)) ==
+                 (dep["name"], namespace, kind_of(app))), None)
+
+
+def _targets(app: dict, apps: list[dict]) -> list[int]:
+    """Indexes of the apps of the spec that `app` depends on."""
+    found = [dependency(app, dep, apps) if isinstance(dep, str) else _in_spec(app, dep, apps)
+             for dep in app.get("dependsOn", [])]
+    position = {id(other): i for i, other in enumerate(apps)}
+    return [position[id(target)] for target in found if isinstance(target, dict)]
+
+
 def _cycles(apps: list[dict], where: Where) -> list[Problem]:
-    names = [f"{app['namespace']}/{app['name']}" for app in apps]
-    key = {id(app): name for app, name in zip(apps, names, strict=True)}
-    graph = {key[id(app)]: [key[id(dependency(app, d, apps))] for d in app.get("dependsOn", []) if isinstance(d, str)]
-             for app in apps if kind_of(app) == "Kustomization"}
-    graph |= {"hr:" + key[id(app)]: ["hr:" + key[id(dependency(app, d, apps))] for d in app.get("dependsOn", [])
-                                     if isinstance(d, str)] for app in apps if kind_of(app) == "HelmRelease"}
-    index = {("hr:" if kind_of(app) == "HelmRelease" else "") + key[id(app)]: i for i, app in enumerate(apps)}
-    state: dict[str, str] = {}
+    graph = {i: _targets(app, apps) for i, app in enumerate(apps)}
+    state: dict[int, str] = {}
     for start in graph:
-        stack = [(start, iter(graph[start]))]
-        path = [start]
+        if start in state:
+            continue
+        stack, path = [(start, iter(graph[start]))], [start]
         state[start] = "open"
         while stack:
             node, deps = stack[-1]
@@ -262,8 +277,8 @@ def _cycles(apps: list[dict], where: Where) -> list[Problem]:
                 stack.pop()
                 path.pop()
             elif state.get(dep) == "open":
-                cycle = [step.removeprefix("hr:").rpartition("/")[2] for step in path[path.index(dep):] + [dep]]
-                return [where(("apps", index[node], "dependsOn"), f"dependency cycle: {' -> '.join(cycle)}")]
+                cycle = [apps[step]["name"] for step in path[path.index(dep):] + [dep]]
+                return [where(("apps", node, "dependsOn"), f"dependency cycle: {' -> '.join(cycle)}")]
             elif dep not in state:
                 state[dep] = "open"
                 stack.append((dep, iter(graph[dep])))

@@ -220,7 +220,8 @@ SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
 }
 
 DEFAULTS = SHARED | {
-    "chart": {"type": "dict", "schema": {"source": CHART_SOURCE, "sourceRef": CHART_SOURCE_REF},
+    "chart": {"type": "dict", "schema": {"source": CHART_SOURCE | {"schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY},
+                                         "sourceRef": CHART_SOURCE_REF},
               "meta": {"description": "options for every chart app's HelmRepository or OCIRepository"}},
 }
 

@@ -3,10 +3,7 @@
 Pure functions on the merged apps of spec.py. An app's source is, in this order: the one its
 reference names (sourceRef, chart.sourceRef, chartRef: a `sources:` entry, or an object managed
 elsewhere, taken as is); a `sources:` entry that its inline URL matches; one the cluster already
-has (--reuse-existing); or one derived from its URL. Derived sources are shared by apps with the
-same kind, namespace, normalized URL, ref (Git and OCI) and options, unless the apps name them
-differently. Derived names come from the URL; a name already taken gets a suffix from a hash of
-the source.
+has (--reuse-existing); or one derived from its URL. source_plan.py plans and names them.
 """
 
 import re
@@ -15,10 +12,6 @@ from urllib.parse import urlsplit
 
 from fluxgen.schema import GIT_REFS, SOURCE_OPTIONS
 
-# Path segments and host labels that say nothing about what a repository holds.
-_GENERIC = {"charts", "chart", "helm", "helm-charts", "helmcharts", "stable", "repo", "repos", "repository",
-            "git", "gitops", "oci", "www", "registry", "io", "com", "org", "net", "dev", "cloud", "github",
-            "gitlab", "pages", "bitbucket", "azurecr", "pkg"}
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 OCI_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 OCI_HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -50,12 +43,14 @@ class Source:
 
 @dataclass(frozen=True)
 class ClusterSource:
-    """A source that already exists (in the cluster, or declared in `sources:`), as its object says."""
+    """A source that already exists (in the cluster, or declared in `sources:`), as its object says.
+    `any_ref`: an existing `sources:` entry that gives no ref matches any ref."""
 
     kind: str
     namespace: str
     name: str
     spec: dict
+    any_ref: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,15 +116,18 @@ def git_ref(git: dict) -> dict:
     return dict(git["ref"]) if "ref" in git else {key: git[key] for key in GIT_REFS if key in git}
 
 
+def plain_ref(ref: object) -> object:
+    """A ref in the form that compares: `name: refs/heads/main` is `branch: main`."""
+    if isinstance(ref, dict) and set(ref) == {"name"} and isinstance(ref["name"], str):
+        for prefix, key in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+            if ref["name"].startswith(prefix):
+                return {key: ref["name"][len(prefix):]}
+    return ref
+
+
 def same_ref(ours: dict, theirs: object) -> bool:
-    """Refs that check out the same thing: `name: refs/heads/main` is `branch: main`."""
-    def plain(ref: object) -> object:
-        if isinstance(ref, dict) and set(ref) == {"name"} and isinstance(ref["name"], str):
-            for prefix, key in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
-                if ref["name"].startswith(prefix):
-                    return {key: ref["name"][len(prefix):]}
-        return ref
-    return plain(ours) == plain(theirs or {})
+    """Refs that check out the same thing."""
+    return plain_ref(ours) == plain_ref(theirs or {})
 
 
 def source_request(app: dict) -> Source:
@@ -138,7 +136,7 @@ def source_request(app: dict) -> Source:
     if in_git(app):
         git = app["git"]
         options = {key: value for key, value in git.items() if key in SOURCE_OPTIONS["GitRepository"]}
-        return Source("GitRepository", namespace, git["url"], git_ref(git), options, git.get("name"),
+        return Source("GitRepository", namespace, git.get("url"), git_ref(git), options, git.get("name"),
                       existing=bool(git.get("existing")))
     chart = app["chart"]
     options = {key: value for key, value in chart.get("source", {}).items() if key != "existing"}
@@ -165,7 +163,8 @@ def oci_ref(version: str | None) -> dict:
 
 def identity(source: Source) -> tuple:
     """What makes two derived sources the same object (apart from an explicit name)."""
-    ref = tuple(sorted(source.ref.items()))
+    plain = plain_ref(source.ref)
+    ref = tuple(sorted(plain.items())) if isinstance(plain, dict) else ()
     return (source.kind, source.namespace, normalize_url(str(source.url), source.kind), ref, _frozen(source.options))
 
 

@@ -80,10 +80,10 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
     where = Where(name, lines)
     defaults = doc["defaults"]
     source_namespace = defaults.get("sourceNamespace", defaults.get("namespace", BUILTIN_DEFAULTS["namespace"]))
-    problems = catalogue.check(doc["sources"], source_namespace, where)
+    entries, problems = catalogue.check(doc["sources"], source_namespace, where)
     if problems:
         raise SpecError(problems)
-    declared = catalogue.declared_sources(doc["sources"], defaults)
+    declared = catalogue.declared_sources(entries, source_namespace)
     if doc.get("clusters") is not None:
         from fluxgen.clusters import cluster_specs  # only specs with clusters need it
 
@@ -111,7 +111,9 @@ def merge_app(defaults: dict, app: dict) -> dict:
     own_git = app.get("git", {})
     if any(ref in own_git for ref in (*GIT_REFS, "ref")):
         base["git"] = {k: v for k, v in base["git"].items() if k not in (*GIT_REFS, "ref")}
-    if "url" in own_git:  # another repository: the default's name belongs to the default's URL
+    own_ref = any(ref in own_git for ref in (*GIT_REFS, "ref"))
+    if "url" in own_git or (own_ref and base["git"].get("existing") and "name" not in own_git):
+        # another repository, or another ref than an existing source has: the default's name is not this one's
         base["git"] = {k: v for k, v in base["git"].items() if k not in ("name", "existing")}
     merged = deep_merge(base, app)
     git = merged["git"]
@@ -127,7 +129,7 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
     kind = kind_of(app)
     result = {key: value for key, value in defaults.items() if ONLY_FOR.get(key, kind) == kind and key != "chart"}
     own_chart = app.get("chart", {})
-    own_inline = "url" in app.get("git", {}) or "repository" in own_chart
+    own_inline = bool(app.get("git")) or "repository" in own_chart
     own_reference = "sourceRef" in app or "chartRef" in app or "sourceRef" in own_chart
     if own_inline or own_reference:  # the app's own source wins over one inherited from defaults
         result.pop("sourceRef", None)

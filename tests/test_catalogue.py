@@ -141,7 +141,7 @@ BAD = {
     "a reference of the wrong kind": (
         CATALOGUE + "apps:\n  - name: a\n    chartRef: bitnami\n",
         ["fluxgen.yaml:8: apps[0].chartRef: 'bitnami' is a HelmRepository; chartRef takes OCIRepository or "
-         "HelmChart (use chart.sourceRef)"]),
+         "HelmChart or ExternalArtifact (use chart.sourceRef)"]),
     "two entries for one object": (
         CATALOGUE + "  - {kind: HelmRepository, name: bitnami, url: https://other.example.com}\napps: [{name: a, "
                     "chartRef: app-template}]\n",
@@ -161,7 +161,7 @@ BAD = {
     "a short name in two namespaces": (
         "sources:\n  - {kind: OCIRepository, name: o, namespace: a, url: oci://x.io/o}\n"
         "  - {kind: OCIRepository, name: o, namespace: b, url: oci://x.io/o}\napps: [{name: a, chartRef: o}]\n",
-        ["fluxgen.yaml:4: apps[0].chartRef: more than one sources: entry is named 'o' (a/o, b/o); write "
+        ["fluxgen.yaml:4: apps[0].chartRef: more than one sources: entry is named 'o' (OCIRepository a/o, OCIRepository b/o); write "
          "NAMESPACE/NAME"]),
     "an ambiguous dependsOn": (
         GIT + "apps:\n  - {name: x, namespace: a, kustomize: {path: a}}\n  - {name: x, namespace: b, kustomize: "
@@ -182,7 +182,8 @@ BAD = {
     "a Helm chart from a Git source without a path": (
         "sources:\n  - {kind: GitRepository, name: g, url: https://github.com/org/x}\n"
         "apps: [{name: a, chart: {sourceRef: g, name: a}}]\n",
-        ["fluxgen.yaml:3: apps[0].chart: reads a GitRepository: give the chart's path in it"]),
+        ["fluxgen.yaml:3: apps[0].chart.sourceRef: 'g' is a GitRepository; chart.sourceRef takes HelmRepository or "
+         "Bucket (a chart is given by its path in Git, by its name in a HelmRepository)"]),
     "an explicit name that is an entry's, for another source": (
         CATALOGUE + "apps:\n  - {name: a, chart: {repository: https://other.example.com, name: a, repositoryName: "
                     "bitnami}}\n",
@@ -217,3 +218,120 @@ def test_output_dir_keeps_the_catalogue_in_one_folder(tmp_path):
                for d in yaml.safe_load_all(path.read_text())]
     assert entries == [("HelmRepository", "bitnami"), ("HelmRepository", "unused"), ("OCIRepository", "app-template"),
                        ("OCIRepository", "manifests")]
+
+
+# ---- found by a hostile pass over the catalogue ------------------------------------------------------
+
+def sources_of(docs: list[dict]) -> dict:
+    return {(d["kind"], d["metadata"]["name"]): d["spec"] for d in docs if d["kind"].endswith("Repository")}
+
+
+def refs_of(docs: list[dict]) -> dict:
+    return {(d["kind"], d["metadata"]["name"]): d["spec"].get("sourceRef") or d["spec"].get("chartRef")
+            or d["spec"]["chart"]["spec"]["sourceRef"] for d in docs if not d["kind"].endswith("Repository")}
+
+
+def test_entry_values_are_read_as_text_as_on_apps():
+    docs = render("sources:\n  - {kind: GitRepository, name: g, url: https://github.com/o/r, ref: {tag: 1.10}}\n"
+                  "  - {kind: HelmRepository, name: 123, namespace: 2024, url: https://h.example.com, "
+                  "secretRef: {name: 12345}}\napps:\n  - {name: b, kustomize: {path: ./}, sourceRef: g}\n"
+                  "  - {name: a, namespace: '2024', chart: {sourceRef: '123', name: a}}\n")
+    found = sources_of(docs)
+    assert found[("GitRepository", "g")]["ref"] == {"tag": "1.10"}
+    assert found[("HelmRepository", "123")]["secretRef"] == {"name": "12345"}
+    assert refs_of(docs)[("HelmRelease", "a")] == {"kind": "HelmRepository", "name": "123"}  # same namespace
+    for doc in docs:
+        assert crds.problems(doc) == []
+
+
+def test_git_entries_match_inline_urls_with_the_ref_they_render_and_existing_ones_any_ref():
+    docs = render("sources:\n  - {kind: GitRepository, name: fleet, url: https://github.com/org/fleet}\n"
+                  "  - {kind: GitRepository, name: boot, existing: true, url: https://github.com/org/boot}\n"
+                  "apps:\n  - {name: a, kustomize: {path: ./a}, git: {url: https://github.com/org/fleet}}\n"
+                  "  - {name: b, kustomize: {path: ./b}, git: {url: https://github.com/org/boot, tag: v1}}\n")
+    assert set(sources_of(docs)) == {("GitRepository", "fleet")}
+    assert refs_of(docs) == {("Kustomization", "a"): {"kind": "GitRepository", "name": "fleet"},
+                             ("Kustomization", "b"): {"kind": "GitRepository", "name": "boot"}}
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_sharing_does_not_depend_on_the_order_of_the_apps(order):
+    apps = ["  - {name: a, kustomize: {path: ./a}, git: {url: https://github.com/org/fleet}}\n",
+            "  - {name: b, kustomize: {path: ./b}, git: {url: https://github.com/org/fleet, ref: {name: refs/heads/main}, "
+            "name: flux-system, existing: true}}\n"]
+    docs = render("apps:\n" + "".join(apps[i] for i in order))
+    assert sources_of(docs) == {}  # one source, the existing flux-system, for both
+    assert set(map(str, refs_of(docs).values())) == {str({"kind": "GitRepository", "name": "flux-system"})}
+
+
+def test_an_object_referenced_as_managed_elsewhere_is_never_generated_over():
+    docs = render("apps:\n  - {name: other, chartRef: {kind: OCIRepository, name: podinfo}}\n"
+                  "  - {name: podinfo, chart: {repository: oci://ghcr.io/stefanprodan/charts, name: podinfo, "
+                  "version: 6.7.1}}\n")
+    assert [name for kind, name in sources_of(docs)] != ["podinfo"]
+    assert refs_of(docs)[("HelmRelease", "other")]["name"] == "podinfo"
+    assert problems("apps:\n  - {name: other, chartRef: {kind: OCIRepository, name: podinfo}}\n"
+                    "  - {name: podinfo, chart: {repository: oci://ghcr.io/o/charts, name: podinfo, version: 1.0.0, "
+                    "repositoryName: podinfo}}\n") == [
+        "fluxgen.yaml:3: apps[1].chart.repositoryName: 'podinfo' names the OCIRepository an app references as "
+        "managed elsewhere; generating it would replace that one"]
+
+
+def test_an_app_s_own_git_wins_over_a_default_reference_and_options_from_defaults_do_not_break_a_match():
+    docs = render(CATALOGUE + "defaults: {sourceRef: flux-system, chart: {source: {interval: 30m}}}\napps:\n"
+                  "  - {name: b, kustomize: {path: ./b}, git: {name: other-repo, existing: true}}\n"
+                  "  - {name: c, chart: {repository: https://charts.bitnami.com/bitnami, name: redis}}\n")
+    assert refs_of(docs)[("Kustomization", "b")] == {"kind": "GitRepository", "name": "other-repo"}
+    assert refs_of(docs)[("HelmRelease", "c")]["name"] == "bitnami"
+    assert ("HelmRepository", "bitnami-") not in {(k, n[:8]) for k, n in sources_of(docs)}
+
+
+def test_packages_of_a_same_name_pair_are_both_written(tmp_path):
+    for folder in ("m1", "m2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "cm.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {folder}}}\n")
+    (tmp_path / "fluxgen.yaml").write_text(GIT + "apps:\n  - {name: web, chart: {path: ./charts/web}, package: m1}\n"
+                                                 "  - {name: web, kustomize: {path: ./apps/web}, package: m2}\n")
+    result = CliRunner().invoke(cli, ["render", "-f", str(tmp_path / "fluxgen.yaml"), "--output-dir",
+                                      str(tmp_path / "out")], prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "out/charts/web/Chart.yaml").exists() and (tmp_path / "out/apps/web/kustomization.yaml").exists()
+
+
+MORE_BAD = {
+    "an OCIRepository entry with an https URL": (
+        "sources:\n  - {kind: OCIRepository, name: p, url: https://ghcr.io/o/p, ref: {tag: 1.0.0}}\n"
+        "apps: [{name: a, chartRef: p}]\n",
+        ["fluxgen.yaml:2: sources[0].url: an OCIRepository reads oci:// URLs"]),
+    "a chart from a Bucket without name or path": (
+        "apps:\n  - {name: a, chart: {sourceRef: {kind: Bucket, name: charts}}}\n",
+        ["fluxgen.yaml:2: apps[0].chart: give the chart's name (in a HelmRepository) or its path (in Git)"]),
+    "a dependsOn cycle in Flux's form": (
+        GIT + "apps:\n  - {name: a, namespace: one, kustomize: {path: ./a}, dependsOn: [{name: b, namespace: two}]}\n"
+              "  - {name: b, namespace: two, kustomize: {path: ./b}, dependsOn: [{name: a, namespace: one}]}\n",
+        ["fluxgen.yaml:4: apps[1].dependsOn: dependency cycle: a -> b -> a"]),
+    "existing in defaults.chart.source": (
+        "defaults: {chart: {source: {existing: true}}}\napps: [{name: a, chart: {repository: https://c.example.com, "
+        "name: a}}]\n",
+        ["fluxgen.yaml:1: defaults.chart.source.existing: unknown field"]),
+    "an existing inline source with spec fields": (
+        "apps:\n  - {name: a, kustomize: {path: ./a}, git: {url: https://github.com/o/r, name: r, existing: true, "
+        "interval: 10m}}\n",
+        ["fluxgen.yaml:2: apps[0].git.interval: an existing source is referenced, never generated: its spec fields "
+         "are not fluxgen's to set"]),
+    "two refs in Flux's form, reported once": (
+        "apps:\n  - {name: a, kustomize: {path: ./a}, git: {url: https://github.com/o/r, ref: {tag: v1, semver: 1.x}}}\n",
+        ["fluxgen.yaml:2: apps[0].git.ref: give one Git ref (branch, tag, semver or commit; commit may join a "
+         "branch), not tag and semver"]),
+    "an existing inline source named like an entry with another URL": (
+        "sources:\n  - {kind: GitRepository, name: fleet, url: https://github.com/org/other}\n"
+        "apps:\n  - {name: a, kustomize: {path: ./a}, git: {url: https://github.com/org/fleet, name: fleet, "
+        "existing: true}}\n",
+        ["fluxgen.yaml:4: apps[0].git.name: 'fleet' names a different GitRepository in sources:; give this one "
+         "another name, or use that entry"]),
+}
+
+
+@pytest.mark.parametrize("text, expected", MORE_BAD.values(), ids=MORE_BAD.keys())
+def test_more_bad_catalogues_are_refused_at_their_line(text, expected):
+    assert problems(text) == expected
