@@ -11,6 +11,7 @@ from typing import Any
 from fluxgen import schema
 from fluxgen.schema import API_VERSION, SCHEMA, as_text
 
+_EXISTING_KEYS = ("kind", "name", "namespace", "existing", "url", "ref")  # catalogue.py: an existing entry
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _TYPES = {"string": "string", "boolean": "boolean", "integer": "integer", "dict": "object", "list": "array"}
 # What the check_with functions of schema.py accept, as patterns (ECMA-262, as editors run them).
@@ -64,7 +65,10 @@ def _rules(rules: dict) -> dict:
         out: dict[str, Any] = {"type": "object", "required": ["kind", "name"],
                                "properties": {"kind": {"enum": list(by_kind)}},
                                "allOf": [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                                          "then": _mapping(fields)} for kind, fields in by_kind.items()]}
+                                          "then": _mapping(fields)} for kind, fields in by_kind.items()] + [
+                                   {"if": {"properties": {"existing": {"const": True}}, "required": ["existing"]},
+                                    "then": {"propertyNames": {"enum": list(_EXISTING_KEYS)}},
+                                    "else": {"required": ["url"]}}]}
     elif "anyof" in rules:
         out = {"anyOf": [_rules(option) for option in rules["anyof"]]}
     elif rules.get("type") == "dict" and "schema" in rules:

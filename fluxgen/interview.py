@@ -55,7 +55,9 @@ class Layout:
 
 
 def questions(known: dict) -> list[Question]:
-    """What init asks; `known` holds what the existing spec already says (its defaults)."""
+    """What init asks; `known` holds what the existing spec already says (its defaults). A spec
+    whose defaults name the source of kustomize apps (sourceRef) is not asked for a Git URL."""
+    reads_git = IN_GIT if "sourceRef" not in known else ("git-chart",)
     git = known.get("git", {})
     return [
         Question("name", "--name", "App name (the HelmRelease or Kustomization)", APP["name"]),
@@ -71,8 +73,9 @@ def questions(known: dict) -> list[Question]:
         Question("version", "--chart-version", "Chart version or range (Enter: the newest)", CHART["version"],
                  lambda a: "", when=("chart",), optional=True),
         Question("gitUrl", "--git-url", "Git repository URL (https:// or ssh://)", GIT["url"],
-                 (lambda a: git["url"]) if git.get("url") else None, when=IN_GIT),
-        Question("branch", "--branch", "Git branch", GIT["branch"], lambda a: git.get("branch", "main"), when=IN_GIT),
+                 (lambda a: git["url"]) if git.get("url") else None, when=reads_git),
+        Question("branch", "--branch", "Git branch", GIT["branch"], lambda a: git.get("branch", "main"),
+                 when=reads_git),
         Question("path", "--path", "Path in the Git repository", KUSTOMIZE["path"],
                  lambda a: f"./apps/{a['name']}", when=IN_GIT),
     ]
@@ -131,6 +134,8 @@ def app_entry(scenario: str, answers: dict, known: dict, catalogue: list = []) -
             entry["chart"]["version"] = answers["version"]
         return entry
     entry["chart" if scenario == "git-chart" else "kustomize"] = {"path": answers["path"]}
+    if scenario == "kustomize" and "sourceRef" in known:
+        return entry  # defaults.sourceRef names its source
     declared = _declared(catalogue, "GitRepository", answers["gitUrl"], {"branch": answers["branch"]})
     git = known.get("git", {})
     if declared and declared != known.get("sourceRef" if scenario == "kustomize" else "-"):

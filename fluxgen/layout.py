@@ -72,7 +72,14 @@ def _objects(part: Part) -> dict[str, str]:
 
 
 def _check_folders(part: Part) -> None:
-    """No folder that a Kustomization applies lies inside another one, nor a packaged chart or overlay."""
+    """No folder that a Kustomization applies lies inside another one, nor a packaged chart or
+    overlay; the `sources:` entries have their folder to themselves."""
+    owners = {placed.owner for placed in part.objects if placed.layer is None}
+    catalogue = any(placed.owner is None for placed in part.objects)
+    if catalogue and (CATALOGUE_FOLDER in owners if part.root else
+                      any(p.folder == CATALOGUE_FOLDER for p in part.objects if p.owner is not None)):
+        raise OutputError(f"an app's folder is {CATALOGUE_FOLDER}/, where the sources: entries go; give the app "
+                          "another name or path")
     roots = [(f"cluster {part.cluster}", part.root)] if part.root else []
     roots += [(f"the layer {name}", folder) for name, folder in part.layers.items()]
     packages = {path.rsplit("/", 1)[0] if "/" in path else "." for path in part.packages}

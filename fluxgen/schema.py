@@ -1,7 +1,7 @@
 """SCHEMA: the cerberus description of fluxgen.yaml (shape, types, patterns, allowed values).
 
 Data only. Rules that span several fields after `defaults:` are merged (exactly one Git ref,
-dependsOn targets, ...) live in spec.py. `meta.hint` is the message shown when a pattern
+dependsOn targets, ...) live in rules.py. `meta.hint` is the message shown when a pattern
 fails, and `meta.description` documents the field.
 """
 
@@ -167,7 +167,7 @@ GIT = flux.GITREPOSITORY | {
     "existing": _EXISTING,
 }
 
-# HelmRepository and OCIRepository options; which apply depends on the URL (checked in spec.py).
+# HelmRepository and OCIRepository options; which apply depends on the URL (checked in rules.py).
 CHART_SOURCE = {"type": "dict", "schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY | {"existing": _EXISTING},
                 "meta": {"description": "HelmRepository or OCIRepository spec fields (interval, secretRef, ...)"}}
 
@@ -199,7 +199,7 @@ DEPENDENCY = {
 }
 
 # Flux options: every HelmRelease and Kustomization spec field a user may set. Which kind an
-# option belongs to is checked in spec.py (FLUX_OPTIONS says it).
+# option belongs to is checked in rules.py (FLUX_OPTIONS says it).
 FLUX_OPTIONS = {"HelmRelease": flux.HELMRELEASE, "Kustomization": flux.KUSTOMIZATION}
 SOURCE_OPTIONS = {"HelmRepository": flux.HELMREPOSITORY, "OCIRepository": flux.OCIREPOSITORY,
                   "GitRepository": flux.GITREPOSITORY}

@@ -335,3 +335,33 @@ MORE_BAD = {
 @pytest.mark.parametrize("text, expected", MORE_BAD.values(), ids=MORE_BAD.keys())
 def test_more_bad_catalogues_are_refused_at_their_line(text, expected):
     assert problems(text) == expected
+
+
+def test_a_sources_entry_that_would_replace_another_source_in_the_cluster_is_a_clash():
+    from fluxgen.resources import build
+    from fluxgen.sources import ClusterSource
+
+    spec = parse_spec(CATALOGUE + "apps: [{name: a, chart: {sourceRef: bitnami, name: a}}]\n", "fluxgen.yaml", Path("."))
+    theirs = ClusterSource("HelmRepository", "flux-system", "bitnami", {"url": "https://other.example.com"})
+    assert [(s.kind, s.name) for s, _ in build(spec.apps, spec.sources, [theirs]).clashes] == [
+        ("HelmRepository", "bitnami")]
+    same = ClusterSource("HelmRepository", "flux-system", "bitnami", {"url": "https://charts.bitnami.com/bitnami"})
+    assert build(spec.apps, spec.sources, [same]).clashes == []
+
+
+def test_an_app_folder_named_like_the_catalogue_folder_is_refused(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text(CATALOGUE + "apps: [{name: s, kustomize: {path: ./sources}, git: {url: https://github.com/o/r}}]\n")
+    result = CliRunner().invoke(cli, ["render", "-f", str(spec), "--output-dir", str(tmp_path / "out")],
+                                prog_name="kubectl fluxgen")
+    assert (result.exit_code, result.stderr) == (1, "Error: an app's folder is sources/, where the sources: entries "
+                                                    "go; give the app another name or path\n")
+
+
+def test_init_asks_no_git_url_when_defaults_name_the_source(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text(CATALOGUE + "defaults: {sourceRef: flux-system}\napps:\n  - {name: a, kustomize: {path: ./a}}\n")
+    result = CliRunner().invoke(cli, ["init", "-f", str(spec), "--scenario", "kustomize", "--name", "b", "--path",
+                                      "./b"], prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load(spec.read_text())["apps"][-1] == {"name": "b", "kustomize": {"path": "./b"}}

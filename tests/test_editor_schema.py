@@ -16,12 +16,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fluxgen import document
+from fluxgen import catalogue, document
 from fluxgen.editor_schema import json_schema
 from fluxgen.errors import SpecError
 from fluxgen.output import dump_all
+from fluxgen.problems import Where
 from fluxgen.schema import SCHEMA as SCHEMA_RULES
-from fluxgen.schema import SOURCE_ENTRIES
 from fluxgen.validator import validator_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +39,8 @@ def verdicts(text: str) -> tuple[bool, bool] | None:
     if not isinstance(data, dict):
         return None
     whole = validator_for("spec", SCHEMA_RULES)
-    ok = whole.validate(data) and all(  # cerberus checks a sources: entry by its kind in a second step
-        validator_for(f"source:{entry['kind']}", SOURCE_ENTRIES[entry["kind"]]).validate(entry)
-        for entry in whole.document.get("sources", []))
+    ok = whole.validate(data) and not catalogue.check(whole.document.get("sources", []), "flux-system",
+                                                      Where("fluxgen.yaml", {}))[1]  # entries: a second step
     return ok, VALIDATOR.is_valid(data)
 
 
@@ -81,6 +80,9 @@ BROKEN = {f"spec: {name}": text for name, (text, _) in test_spec.BROKEN.items()}
     "a source without a name": "sources: [{kind: GitRepository, url: 'https://g.io/r'}]\n"
                                "apps: [{name: a, kustomize: {path: a}}]\n",
     "a reference that is a number": "apps: [{name: a, chartRef: 5}]\n",
+    "an existing entry with spec fields": "sources: [{kind: GitRepository, name: g, existing: true, interval: 1m}]\n"
+                                          "apps: [{name: a, kustomize: {path: a}, sourceRef: g}]\n",
+    "an entry without a URL": "sources: [{kind: GitRepository, name: g}]\napps: [{name: a, kustomize: {path: a}}]\n",
 }
 BROKEN = {name: text for name, text in BROKEN.items() if verdicts(text) is not None}  # YAML errors ask no schema
 
