@@ -238,8 +238,10 @@ def _with_init_flags(command):
 @cli.command(context_settings=CONTEXT)
 @click.option("-f", "--filename", "spec_file", default=SPEC_FILE, show_default=True, metavar="FILE",
               type=click.Path(dir_okay=False), help="The spec to create, or to add the app to.")
+@click.option("--cluster", "cluster_name", metavar="NAME",
+              help="With clusters: in the spec, add the app to this cluster only (default: every cluster).")
 @_with_init_flags
-def init(spec_file, **flags):
+def init(spec_file, cluster_name, **flags):
     """Ask how to deploy an app, and add it to a spec (a new one, or an existing one).
 
     \b
@@ -270,9 +272,15 @@ def init(spec_file, **flags):
     known: dict = {}
     apps: list[dict] = []
     catalogue: list = []
+    clusters: list[str] = []
     if text is not None:
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
         known, apps, catalogue = spec.defaults, spec.every_app(), spec.sources
+        clusters = [cluster.name for cluster in spec.clusters]
+    if cluster_name is not None and cluster_name not in clusters:
+        raise click.UsageError(f"--cluster {cluster_name}: " + (f"the spec has no such cluster (it has "
+                                                                f"{', '.join(clusters)})" if clusters else
+                                                                "the spec has no clusters: section"))
     answers = {"targetNamespace": flags.pop("target_namespace"), "version": flags.pop("chart_version"),
                "gitUrl": flags.pop("git_url")} | flags
     interactive = sys.stdin.isatty()
@@ -292,11 +300,16 @@ def init(spec_file, **flags):
         answers[question.key] = _answer(question, answers, taken, interactive)
     entry = interview.app_entry(scenario, answers, known, catalogue)
     new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
+    if cluster_name is not None:
+        new_text = interview.leave_out(new_text, str(path), entry["name"], [c for c in clusters if c != cluster_name])
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
     replace_file(path, layout.apply(new_text))
-    click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}; it renders to:", err=True)
+    where = f" (cluster {cluster_name})" if cluster_name else f" (every cluster: {', '.join(clusters)})" \
+        if clusters else ""
+    click.echo(f"{'wrote' if text is None else 'added ' + entry['name'] + ' to'} {path}{where}; it renders to:",
+               err=True)
     try:
-        _show_app(spec, entry["name"])
+        _show_app(spec, entry["name"], cluster_name)
     except FluxgenError as err:
         raise FluxgenError(f"{path} was written, but {err}") from err
 
@@ -335,11 +348,11 @@ def _answer(question, answers: dict, taken: set, interactive: bool) -> str:
         click.echo(f"Error: {problem}", err=True)
 
 
-def _show_app(spec, name: str) -> None:
+def _show_app(spec, name: str, cluster_name: str | None) -> None:
     from fluxgen.interview import app_objects
     from fluxgen.output import dump_all
 
-    spec = next((c.spec for c in spec.clusters if any(app["name"] == name for app in c.spec.apps)), spec)
+    spec = next((c.spec for c in spec.clusters if c.name == cluster_name or cluster_name is None), spec)
     _emit(dump_all(app_objects(spec, name)))
 
 

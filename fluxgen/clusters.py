@@ -29,6 +29,9 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
                  "name" in change]
     paths: dict[str, str] = {}
     clusters = []
+    layers = {app["layer"] for app in doc["apps"] if "layer" in app} | {
+        change["layer"] for changes in doc["clusters"].values() for change in (changes or {}).get("apps", {}).values()
+        if isinstance(change, dict) and isinstance(change.get("layer"), str)}
     for name, changes in doc["clusters"].items():
         changes = changes or {}
         path = changes.get("path", f"clusters/{name}").strip("/").removeprefix("./")
@@ -37,7 +40,7 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
                                                               "cluster needs a folder of its own"))
         paths.setdefault(path, name)
         try:
-            clusters.append(Cluster(name, path, _cluster_spec(name, changes, doc, declared, base, where)))
+            clusters.append(Cluster(name, path, _cluster_spec(name, changes, doc, declared, base, where, layers)))
         except SpecError as err:
             problems += err.problems
     if problems:
@@ -45,7 +48,8 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
     return clusters
 
 
-def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where):
+def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where,
+                  layers: set[str]):
     defaults = deep_merge(doc["defaults"], changes.get("defaults", {}))
     kept = [i for i, app in enumerate(doc["apps"]) if changes.get("apps", {}).get(app["name"]) is not False]
     here = _ClusterWhere(where, name, [doc["apps"][i]["name"] for i in kept], kept)
@@ -63,7 +67,7 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
         own.append(merged or app)
     if problems:
         raise SpecError(problems)
-    return checked_spec(defaults, own, declared, base, here)
+    return checked_spec(defaults, own, declared, base, here, layers)
 
 
 def apply_changes(app: dict, changes: dict) -> dict:

@@ -216,6 +216,18 @@ def end_line(text: str, path: Path) -> int:
         return end.line + (1 if end.column > 0 else 0)
 
 
+def block_indent(text: str, path: Path) -> str | None:
+    """The indentation of the keys of the block mapping at `path`, or None when the value there is
+    not a block mapping with keys (flow style, empty, null); the text must be valid."""
+    with _reading(text, "") as loader:
+        node = loader.get_single_node()
+        for part in path:
+            node = node.value[part] if isinstance(part, int) else next(v for k, v in node.value if k.value == part)
+        if not isinstance(node, yaml.MappingNode) or node.flow_style or not node.value:
+            return None
+        return " " * node.value[0][0].start_mark.column
+
+
 def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
     """How deep plain data nests, counting no further than `limit` + 1 (JSON has no size guard)."""
     deepest, stack = 0, [(value, 0)]

@@ -80,6 +80,8 @@ def _rules(rules: dict) -> dict:
         out["items"] = _rules(rules["schema"])
     if kind == "dict" and "valuesrules" in rules:
         out["additionalProperties"] = _rules(rules["valuesrules"])
+    if kind == "dict" and "regex" in rules.get("keysrules", {}):
+        out["propertyNames"] = {"pattern": rules["keysrules"]["regex"]}
     if "allowed" in rules:
         out["enum"] = list(rules["allowed"])
     if "regex" in rules:

@@ -192,3 +192,52 @@ def add_app(text: str, name: str, entry: dict) -> str:
     if end > 0 and not source[end - 1].endswith("\n"):
         source[end - 1] += newline
     return "".join(source[:end]) + item + "".join(source[end:])
+
+
+def leave_out(text: str, name: str, app: str, clusters: list[str]) -> str:
+    """`text` with `app: false` under `clusters.NAME.apps` of each of `clusters`; every other byte
+    stays as it was."""
+    data, lines = document.load(text, name)
+    source = text.splitlines(keepends=True)
+    inserts = []
+    for cluster in clusters:
+        changes = data["clusters"][cluster] or {}
+        if "apps" in changes:
+            indent = document.block_indent(text, ("clusters", cluster, "apps"))
+            line = None if indent is None else f"{indent}{app}: false"
+            at = ("clusters", cluster, "apps")
+        else:
+            indent = document.block_indent(text, ("clusters", cluster))
+            line = None if indent is None else f"{indent}apps: {{{app}: false}}"
+            at = ("clusters", cluster)
+        if line is None and not changes:  # `production: {}` or `production:` becomes a block mapping
+            line = _emptied(source, lines[("clusters", cluster)], cluster, app)
+            at = ("clusters", cluster)
+        if line is None:
+            raise FluxgenError(f"{name}: clusters.{cluster} is not a block mapping, so init cannot leave {app} out of "
+                               f"it; add this under clusters.{cluster}.apps by hand:\n{app}: false")
+        inserts.append((document.end_line(text, at), line))
+    for end, line in sorted(inserts, reverse=True):
+        if line == "":
+            continue
+        newline = "\r\n" if source[end - 1].endswith("\r\n") else "\n"
+        if not source[end - 1].endswith("\n"):
+            source[end - 1] += newline
+        source.insert(end, line + newline)
+    return "".join(source)
+
+
+def _emptied(source: list[str], line: int, cluster: str, app: str) -> str | None:
+    """Rewrites the line `  NAME: {}` (or `NAME:`, `NAME: null`) where the cluster's value is (line
+    `line`, or the one before) as a block mapping that leaves `app` out; "" when done, None when
+    that line is written otherwise."""
+    pattern = re.compile(rf"^(\s*){re.escape(cluster)}(\s*:)\s*(\{{\s*\}}|null|~)?\s*(#.*)?(\r?\n)?$")
+    for index in (line - 1, line - 2):
+        found = pattern.match(source[index]) if 0 <= index < len(source) else None
+        if found:
+            indent, colon, _, comment, newline = found.groups()
+            newline = newline or "\n"
+            source[index] = (f"{indent}{cluster}{colon}{' ' + comment if comment else ''}{newline}"
+                             f"{indent}  apps: {{{app}: false}}{newline}")
+            return ""
+    return None

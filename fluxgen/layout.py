@@ -4,8 +4,10 @@ Without clusters and layers, each app has a folder of its own (its path in Git, 
 With `clusters:`, each cluster's objects go into its folder (clusters/NAME, the folder `flux
 bootstrap --path` points at), one sub-folder per app; an app placed under a layer (`layer:`, a
 kustomize app) goes into that layer's folder (its kustomize.path) instead, so that the layer's
-Kustomization applies it. No kustomization.yaml is written: kustomize-controller generates one
-from every manifest below a folder, which is why no such folder may lie inside another. Pure.
+Kustomization applies it. kustomize-controller generates a kustomization.yaml from every manifest
+below a folder, which is why no such folder may lie inside another, and why a layer's folder
+shared by several clusters must hold the same files for each. The only kustomization.yaml written
+is an empty one, for a layer that holds no app on a cluster (Flux fails on a missing path). Pure.
 """
 
 from dataclasses import dataclass
@@ -26,11 +28,18 @@ class Part:
     layers: dict[str, str]  # kustomize app name -> the folder it applies, for apps used as a layer
 
 
-def layer_folders(apps: list[dict]) -> dict[str, str]:
-    """The folder of every kustomize app some app is placed under."""
-    used = {app["layer"] for app in apps if "layer" in app}
+EMPTY_LAYER = """\
+# Written by fluxgen: no app of the spec is placed under the layer {name} (here, on this cluster).
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: []
+"""
+
+
+def layer_folders(apps: list[dict], layers: frozenset[str]) -> dict[str, str]:
+    """The folder of every kustomize app among `apps` that is a layer (on any cluster)."""
     return {app["name"]: _folder(app["kustomize"]["path"]) for app in apps
-            if "kustomize" in app and app["name"] in used}
+            if "kustomize" in app and app["name"] in layers}
 
 
 def _folder(path: str) -> str:
@@ -42,9 +51,19 @@ def tree(parts: list[Part]) -> dict[str, str]:
     hold the same objects for both."""
     files: dict[str, str] = {}
     writers: dict[str, str] = {}  # path -> the cluster that wrote it first
+    shared: dict[str, tuple[str, dict[str, str]]] = {}  # layer folder -> the first cluster and its files there
     for part in parts:
         _check_folders(part)
         objects = _objects(part)
+        for name, folder in part.layers.items():
+            inside = {path: text for path, text in objects.items() if path.startswith(folder + "/")}
+            if not inside:
+                inside = {f"{folder}/kustomization.yaml": EMPTY_LAYER.format(name=name)}
+                objects.update(inside)
+            first, theirs = shared.setdefault(folder, (part.cluster or "", inside))
+            if theirs != inside:
+                differ = sorted(path for path in theirs.keys() | inside.keys() if theirs.get(path) != inside.get(path))
+                raise OutputError(_shared(differ[0], part, first))
         clash = sorted(objects.keys() & part.packages.keys())
         if clash:
             raise OutputError(f"{clash[0]}: both a Flux object and a packaged file would be written there; give one "
@@ -98,6 +117,10 @@ def _shared(path: str, part: Part, other: str) -> str:
     layer = next((name for name, folder in part.layers.items() if path.startswith(folder + "/")), None)
     if layer is None:
         return f"{path}: clusters {other} and {part.cluster} would write it with different content"
-    return (f"the layer {layer} applies {part.layers[layer]} on clusters {other} and {part.cluster}, but its objects "
-            f"differ between them ({path}); give it a folder per cluster, e.g. clusters: {{{part.cluster}: {{apps: "
-            f"{{{layer}: {{kustomize: {{path: ./{part.layers[layer]}/{part.cluster}}}}}}}}}}}")
+    folder = part.layers[layer]
+    head, _, last = folder.rpartition("/")
+    base = head if last == other and head else folder  # apps/staging is staging's already: apps/production
+    fix = ", ".join(f"{cluster}: {{apps: {{{layer}: {{kustomize: {{path: ./{base}/{cluster}}}}}}}}}"
+                    for cluster in (other, part.cluster) if f"{base}/{cluster}" != folder)
+    return (f"the layer {layer} applies {folder} on clusters {other} and {part.cluster}, but its objects differ "
+            f"between them ({path}); give it a folder per cluster, e.g. clusters: {{{fix}}}")

@@ -72,7 +72,7 @@ def repository(spec: Spec, cluster: ClusterFlags | None = None) -> tuple[dict[st
     for name, root, one in each or [(None, None, spec)]:
         result = render(one, cluster)
         packaged = {path: text for package in result.packages.values() for path, text in package.files.items()}
-        parts.append(Part(name, root, result.objects, packaged, layer_folders(one.apps)))
+        parts.append(Part(name, root, result.objects, packaged, layer_folders(one.apps, one.layers)))
         warnings += result.warnings
         notes += result.notes
     return tree(parts), sorted(set(warnings)), list(dict.fromkeys(notes))

@@ -206,6 +206,11 @@ def _layers(apps: list[dict], where: Where) -> list[Problem]:
             problems.append(where(at, f"layers loop: {app['name']} would be written into its own folder"))
         elif "package" in found[0]:
             problems.append(where(at, f"{name!r} builds its folder from package:, so fluxgen cannot place apps in it"))
+        elif found[0].get("targetNamespace") not in (None, app["namespace"]):
+            target = found[0]["targetNamespace"]
+            problems.append(where(at, f"the layer {name} has targetNamespace {target}, so Flux would move "
+                                      f"{app['name']} out of namespace {app['namespace']} into {target}; give "
+                                      f"{name} targetNamespace: null, or {app['name']} namespace: {target}"))
     return problems
 
 

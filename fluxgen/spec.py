@@ -32,6 +32,7 @@ class Spec:
     warnings: list[Problem]
     sources: list[Source]  # the `sources:` entries
     clusters: list["Cluster"] = field(default_factory=list)  # with `clusters:`, the spec of each
+    layers: frozenset[str] = frozenset()  # the kustomize apps some app is placed under (on any cluster)
 
     def every_app(self) -> list[dict]:
         """The apps of the spec, or of every cluster."""
@@ -93,15 +94,23 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
     return checked_spec(defaults, doc["apps"], declared, base, where)
 
 
-def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: Path, where: Where) -> Spec:
-    """The Spec of apps as written (`own`) under `defaults`, once every rule holds."""
+def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: Path, where: Where,
+                 layers: set[str] | None = None) -> Spec:
+    """The Spec of apps as written (`own`) under `defaults`, once every rule holds. `layers`: the
+    kustomize apps some app is placed under (on any cluster); a layer applies objects in their own
+    namespaces, so it has no targetNamespace unless one is written."""
+    layers = {app["layer"] for app in own if "layer" in app} if layers is None else layers
     apps = [merge_app(defaults, app) for app in own]
+    for app, written in zip(apps, own):
+        if app["name"] in layers and "kustomize" in app and "targetNamespace" not in {**defaults, **written}:
+            app["targetNamespace"] = None
     problems = rules.check(defaults, own, apps, declared, base, where)
     if not problems:
         problems += values.read_values(apps, base, where)
     if problems:
         raise SpecError(problems)
-    return Spec(where.name, base, defaults, apps, values.credential_warnings(apps, where), declared)
+    return Spec(where.name, base, defaults, apps, values.credential_warnings(apps, where), declared,
+                layers=frozenset(layers))
 
 
 def merge_app(defaults: dict, app: dict) -> dict:

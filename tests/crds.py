@@ -97,3 +97,26 @@ def _cel_problems(schema: dict, value, path: str) -> list[str]:
         for i, item in enumerate(value):
             found += _cel_problems(schema["items"], item, f"{path}/{i}")
     return found
+
+
+def as_stored(obj: dict) -> dict:
+    """`obj` as the API server stores it and the controller reads it: the CRD's `default`s filled
+    in where a field is missing under a mapping that is present (structural defaulting), and a
+    boolean `false` without another default dropped (Go's zero value, `omitempty`)."""
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    return _defaults(_crds()[key][1], obj) if key in _crds() else obj
+
+
+def _defaults(schema: dict, value):
+    if isinstance(value, dict):
+        value = dict(value)
+        for name, sub in schema.get("properties", {}).items():
+            if name not in value and "default" in sub:
+                value[name] = sub["default"]
+            if value.get(name) is False and sub.get("type") == "boolean" and sub.get("default") is not True:
+                del value[name]
+            if name in value:
+                value[name] = _defaults(sub, value[name])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value = [_defaults(schema["items"], item) for item in value]
+    return value

@@ -24,6 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import crds
 import yaml
 
 FLUX_GROUPS = ("source.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io")
@@ -140,6 +141,8 @@ def _build(folder: Path, ks: dict, kubectl: str) -> list[dict]:
     for field in ("namePrefix", "nameSuffix"):
         if field in spec:
             kustomization[field] = spec[field]
+    if not any(kustomization.get(field) for field in _PRODUCERS):
+        return []  # Flux builds an empty folder, or `resources: []`, as nothing (fluxcd/pkg#718, #757)
     for name in KUSTOMIZATION_FILES:
         (folder / name).unlink(missing_ok=True)
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({k: v for k, v in kustomization.items() if v != []}))
@@ -152,6 +155,9 @@ def _build(folder: Path, ks: dict, kubectl: str) -> list[dict]:
         for field, values in spec.get("commonMetadata", {}).items():
             obj["metadata"].setdefault(field, {}).update(values)
     return objects
+
+
+_PRODUCERS = ("resources", "components", "configMapGenerator", "secretGenerator", "helmCharts", "generators")
 
 
 def _kustomization(folder: Path) -> dict:
@@ -172,9 +178,10 @@ def _kustomization(folder: Path) -> dict:
 
 # Fields whose value is Flux's own default: the same object with or without them.
 def normalized(obj: dict) -> dict:
-    """`obj` without what makes no difference to Flux: empty lists and mappings, defaults that the
-    API server or the controllers fill in, the HelmRelease release and storage names Flux derives."""
-    obj = _drop_empty(obj)
+    """`obj` without what makes no difference to Flux: empty lists and mappings, `false` where the
+    field has no other default (Go's zero value), the defaults the API server fills in from the
+    CRD, the HelmRelease release and storage names Flux derives."""
+    obj = _drop_empty(crds.as_stored(obj))
     spec = obj.get("spec", {})
     if obj["kind"] == "HelmRelease":
         target = spec.get("targetNamespace")

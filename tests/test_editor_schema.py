@@ -83,6 +83,13 @@ BROKEN = {f"spec: {name}": text for name, (text, _) in test_spec.BROKEN.items()}
     "an existing entry with spec fields": "sources: [{kind: GitRepository, name: g, existing: true, interval: 1m}]\n"
                                           "apps: [{name: a, kustomize: {path: a}, sourceRef: g}]\n",
     "an entry without a URL": "sources: [{kind: GitRepository, name: g}]\napps: [{name: a, kustomize: {path: a}}]\n",
+    "a cluster's unknown key": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {prod: {pth: x}}\n",
+    "a cluster's path is a number": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {prod: {path: 5}}\n",
+    "a cluster's change is a string": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {prod: {apps: {a: x}}}\n",
+    "a cluster's change is true": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {prod: {apps: {a: true}}}\n",
+    "a cluster's defaults typo": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {prod: {defaults: {intrval: 1m}}}\n",
+    "clusters is a list": "apps: [{name: a, kustomize: {path: a}}]\nclusters: [prod]\n",
+    "a cluster name with a slash": "apps: [{name: a, kustomize: {path: a}}]\nclusters: {a/b: {}}\n",
 }
 BROKEN = {name: text for name, text in BROKEN.items() if verdicts(text) is not None}  # YAML errors ask no schema
 
