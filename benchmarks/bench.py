@@ -38,6 +38,21 @@ def spec_with(apps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def clusters_spec(apps: int) -> str:
+    """The realistic mix on three clusters: every app in an `apps` layer whose folder is the
+    cluster's own, one app in ten with a change per cluster, one in twenty left out of `edge`."""
+    lines = spec_with(apps).splitlines()
+    lines = [line + ("\n    layer: apps" if line.startswith("  - name: app-") else "") for line in lines]
+    lines.insert(lines.index("apps:") + 1, "  - {name: apps, kustomize: {path: ./apps/staging}}")
+    clusters = ["clusters:"]
+    for cluster in ("staging", "production", "edge"):
+        clusters += [f"  {cluster}:", "    apps:", f"      apps: {{kustomize: {{path: ./apps/{cluster}}}}}"]
+        clusters += [f"      app-{i}: {{interval: 1m}}" for i in range(0, apps, 10)]
+        if cluster == "edge":
+            clusters += [f"      app-{i}: false" for i in range(5, apps, 20)]
+    return "\n".join(lines + clusters) + "\n"
+
+
 def manifests(folder: Path, count: int) -> None:
     """`count` manifests in files of 10 documents: Deployments, Services and ConfigMaps in turn."""
     folder.mkdir()
@@ -110,6 +125,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--package", type=int, default=500, help="manifests to package (0: skip)")
+    parser.add_argument("--clusters", type=int, default=1000, help="apps of the 3-cluster spec (0: skip)")
     parser.add_argument("--existing", type=int, default=5000, help="sources in the emulated cluster (0: skip)")
     args = parser.parse_args()
     # the entry point pip installed next to this interpreter (a pyenv shim on PATH would add its own start-up)
@@ -138,6 +154,15 @@ def main() -> None:
             took, peak = measure([plugin, "render", "-f", str(spec)], runs)
             target = {1000: "target < 1 s", 10000: "target < 10 s and < 200 MiB"}.get(size, "")
             rows.append((f"render {size:,} apps", took, peak, target))
+        if args.clusters:
+            spec = Path(tmp) / "clusters.yaml"
+            spec.write_text(clusters_spec(args.clusters))
+            took, peak = measure([plugin, "render", "-f", str(spec), "--cluster", "production"], args.runs)
+            rows.append((f"render one cluster of 3, {args.clusters:,} apps", took, peak, ""))
+            out = Path(tmp) / "repo"
+            took, peak = measure([plugin, "render", "-f", str(spec), "--output-dir", str(out)], args.runs,
+                                 before=lambda: shutil.rmtree(out, ignore_errors=True))
+            rows.append((f"write the repository of 3 clusters, {args.clusters:,} apps", took, peak, ""))
         if args.existing:
             rows.append(reuse_row(plugin, args.existing, args.runs, Path(tmp)))
         if args.package:

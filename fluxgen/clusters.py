@@ -12,6 +12,8 @@ from pathlib import Path
 from fluxgen.errors import SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
+
+CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}
 from fluxgen.sources import Source
 from fluxgen.spec import Cluster, checked_spec, deep_merge
 from fluxgen.validator import validator_for
@@ -53,20 +55,17 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
     defaults = deep_merge(doc["defaults"], changes.get("defaults", {}))
     kept = [i for i, app in enumerate(doc["apps"]) if changes.get("apps", {}).get(app["name"]) is not False]
     here = _ClusterWhere(where, name, [doc["apps"][i]["name"] for i in kept], kept)
-    own, problems = [], []
-    for index, i in enumerate(kept):
-        app = doc["apps"][i]
-        change = changes.get("apps", {}).get(app["name"])
-        if not change:
-            own.append(app)
-            continue
-        validator = validator_for("app", APP)
-        merged = validator.validated(apply_changes(app, change))
+    own = [doc["apps"][i] for i in kept]
+    changed = [index for index, app in enumerate(own) if changes.get("apps", {}).get(app["name"])]
+    if changed:  # the changed apps are checked again, all in one go
+        validator = validator_for("changed apps", CHANGED)
+        merged = validator.validated({"apps": [apply_changes(own[index], changes["apps"][own[index]["name"]])
+                                               for index in changed]})
         if merged is None:
-            problems += [here(("apps", index) + path, message) for path, message in messages(validator._errors, APP)]
-        own.append(merged or app)
-    if problems:
-        raise SpecError(problems)
+            raise SpecError([here(("apps", changed[path[1]]) + path[2:], message)
+                             for path, message in messages(validator._errors, CHANGED)])
+        for index, app in zip(changed, merged["apps"]):
+            own[index] = app
     return checked_spec(defaults, own, declared, base, here, layers)
 
 

@@ -258,16 +258,16 @@ def _in_spec(app: dict, dep: dict, apps: list[dict]) -> dict | None:
                  (dep["name"], namespace, kind_of(app))), None)
 
 
-def _targets(app: dict, apps: list[dict]) -> list[int]:
-    """Indexes of the apps of the spec that `app` depends on."""
+def _targets(app: dict, apps: list[dict], position: dict[int, int]) -> list[int]:
+    """Indexes of the apps of the spec that `app` depends on (`position`: index by id of each app)."""
     found = [dependency(app, dep, apps) if isinstance(dep, str) else _in_spec(app, dep, apps)
              for dep in app.get("dependsOn", [])]
-    position = {id(other): i for i, other in enumerate(apps)}
     return [position[id(target)] for target in found if isinstance(target, dict)]
 
 
 def _cycles(apps: list[dict], where: Where) -> list[Problem]:
-    graph = {i: _targets(app, apps) for i, app in enumerate(apps)}
+    position = {id(app): i for i, app in enumerate(apps)}
+    graph = {i: _targets(app, apps, position) for i, app in enumerate(apps)}
     state: dict[int, str] = {}
     for start in graph:
         if start in state:
