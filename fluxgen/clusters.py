@@ -12,11 +12,11 @@ from pathlib import Path
 from fluxgen.errors import SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
-
-CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}
 from fluxgen.sources import Source
 from fluxgen.spec import Cluster, checked_spec, deep_merge
 from fluxgen.validator import validator_for
+
+CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}  # the apps a cluster changes
 
 
 def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -> list[Cluster]:
@@ -64,7 +64,7 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
         if merged is None:
             raise SpecError([here(("apps", changed[path[1]]) + path[2:], message)
                              for path, message in messages(validator._errors, CHANGED)])
-        for index, app in zip(changed, merged["apps"]):
+        for index, app in zip(changed, merged["apps"], strict=True):
             own[index] = app
     return checked_spec(defaults, own, declared, base, here, layers)
 

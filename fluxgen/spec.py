@@ -101,7 +101,7 @@ def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: 
     namespaces, so it has no targetNamespace unless one is written."""
     layers = {app["layer"] for app in own if "layer" in app} if layers is None else layers
     apps = [merge_app(defaults, app) for app in own]
-    for app, written in zip(apps, own):
+    for app, written in zip(apps, own, strict=True):
         if app["name"] in layers and "kustomize" in app and "targetNamespace" not in {**defaults, **written}:
             app["targetNamespace"] = None
     problems = rules.check(defaults, own, apps, declared, base, where)
