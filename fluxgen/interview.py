@@ -205,7 +205,7 @@ def leave_out(text: str, name: str, app: str, clusters: list[str]) -> str:
         if "apps" in changes:
             indent = document.block_indent(text, ("clusters", cluster, "apps"))
             line = None if indent is None else f"{indent}{app}: false"
-            at = ("clusters", cluster, "apps")
+            at: tuple = ("clusters", cluster, "apps")
         else:
             indent = document.block_indent(text, ("clusters", cluster))
             line = None if indent is None else f"{indent}apps: {{{app}: false}}"

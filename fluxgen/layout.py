@@ -2,12 +2,13 @@
 
 Without clusters and layers, each app has a folder of its own (its path in Git, or its name).
 With `clusters:`, each cluster's objects go into its folder (clusters/NAME, the folder `flux
-bootstrap --path` points at), one sub-folder per app; an app placed under a layer (`layer:`, a
-kustomize app) goes into that layer's folder (its kustomize.path) instead, so that the layer's
-Kustomization applies it. kustomize-controller generates a kustomization.yaml from every manifest
-below a folder, which is why no such folder may lie inside another, and why a layer's folder
-shared by several clusters must hold the same files for each. The only kustomization.yaml written
-is an empty one, for a layer that holds no app on a cluster (Flux fails on a missing path). Pure.
+bootstrap --path` points at), one sub-folder per app. An app placed under a layer (`layer:`, a
+kustomize app) goes into that layer's folder (its kustomize.path) instead, and the layer's folder
+gets a kustomization.yaml listing exactly those files, so that the layer's Kustomization applies
+them and nothing else (layer folders may nest, as in most Flux repositories). A cluster's folder
+has none: `flux bootstrap` keeps its own files there and kustomize-controller builds every
+manifest below it, so no layer or package may lie inside it. A layer's folder shared by several
+clusters must hold the same files for each. Pure.
 """
 
 from dataclasses import dataclass
@@ -28,12 +29,7 @@ class Part:
     layers: dict[str, str]  # kustomize app name -> the folder it applies, for apps used as a layer
 
 
-EMPTY_LAYER = """\
-# Written by fluxgen: no app of the spec is placed under the layer {name} (here, on this cluster).
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: []
-"""
+LAYER_HEAD = "# Written by fluxgen: what the Kustomization {name} applies from this folder.\n"
 
 
 def layer_folders(apps: list[dict], layers: frozenset[str]) -> dict[str, str]:
@@ -55,11 +51,8 @@ def tree(parts: list[Part]) -> dict[str, str]:
     for part in parts:
         _check_folders(part)
         objects = _objects(part)
-        for name, folder in part.layers.items():
-            inside = {path: text for path, text in objects.items() if path.startswith(folder + "/")}
-            if not inside:
-                inside = {f"{folder}/kustomization.yaml": EMPTY_LAYER.format(name=name)}
-                objects.update(inside)
+        for folder in part.layers.values():
+            inside = {path: text for path, text in objects.items() if _layer_of(path, part.layers) == folder}
             first, theirs = shared.setdefault(folder, (part.cluster or "", inside))
             if theirs != inside:
                 differ = sorted(path for path in theirs.keys() | inside.keys() if theirs.get(path) != inside.get(path))
@@ -77,7 +70,9 @@ def tree(parts: list[Part]) -> dict[str, str]:
 
 
 def _objects(part: Part) -> dict[str, str]:
+    """The object files of one part, and the kustomization.yaml of each of its layer folders."""
     grouped: dict[str, list[dict]] = {}
+    placed_in: dict[str, str] = {}  # path -> the layer folder it was placed in
     for placed in part.objects:
         if placed.layer is not None:
             folder = f"{part.layers[placed.layer]}/{placed.owner}"
@@ -86,27 +81,54 @@ def _objects(part: Part) -> dict[str, str]:
         else:
             folder = placed.folder
         name = FILE_NAMES[placed.obj["kind"]]
-        grouped.setdefault(name if folder == "." else f"{folder}/{name}", []).append(placed.obj)
-    return {path: dump_all(docs) for path, docs in grouped.items()}
+        path = _join(folder, name)
+        grouped.setdefault(path, []).append(placed.obj)
+        deepest = _layer_of(path, part.layers)
+        wanted = part.layers[placed.layer] if placed.layer is not None else None
+        if deepest != wanted:
+            owner = f"the layer {placed.layer} ({wanted}/)" if wanted else "no layer"
+            raise OutputError(f"{path}: {placed.owner or 'a sources: entry'} belongs to {owner}, but the file would "
+                              f"lie in the folder of the layer at {deepest}/, which would apply it; give one of them "
+                              "another name or path")
+        placed_in[path] = deepest or ""
+    files = {path: dump_all(docs) for path, docs in grouped.items()}
+    for name, folder in part.layers.items():
+        resources = sorted(path[len(folder) + 1:] if folder != "." else path
+                           for path, layer in placed_in.items() if layer == folder)
+        files[_join(folder, "kustomization.yaml")] = LAYER_HEAD.format(name=name) + dump_all([{
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}])[4:]
+    return files
+
+
+def _join(folder: str, name: str) -> str:
+    return name if folder == "." else f"{folder}/{name}"
+
+
+def _layer_of(path: str, layers: dict[str, str]) -> str | None:
+    """The deepest layer folder that holds `path` (the one whose kustomization.yaml lists it)."""
+    holding = [folder for folder in layers.values() if _inside(path, folder)]
+    return max(holding, key=len, default=None)
 
 
 def _check_folders(part: Part) -> None:
-    """No folder that a Kustomization applies lies inside another one, nor a packaged chart or
-    overlay; the `sources:` entries have their folder to themselves."""
+    """No layer folder or packaged chart or overlay lies inside a cluster's folder (whose build is
+    every manifest below it), nor a packaged one inside a layer; the `sources:` entries have
+    their folder to themselves."""
     owners = {placed.owner for placed in part.objects if placed.layer is None}
     catalogue = any(placed.owner is None for placed in part.objects)
     if catalogue and (CATALOGUE_FOLDER in owners if part.root else
                       any(p.folder == CATALOGUE_FOLDER for p in part.objects if p.owner is not None)):
         raise OutputError(f"an app's folder is {CATALOGUE_FOLDER}/, where the sources: entries go; give the app "
                           "another name or path")
-    roots = [(f"cluster {part.cluster}", part.root)] if part.root else []
-    roots += [(f"the layer {name}", folder) for name, folder in part.layers.items()]
-    packages = {path.rsplit("/", 1)[0] if "/" in path else "." for path in part.packages}
-    for label, folder in roots:
-        for other_label, other in roots + [("a packaged chart or overlay", p) for p in packages]:
-            if other_label != label and _inside(other, folder):
-                raise OutputError(f"{other} ({other_label}) lies inside {folder} ({label}): Flux would apply "
-                                  f"its files twice; give one of them a folder of its own")
+    packages = [("a packaged chart or overlay", path.rsplit("/", 1)[0] if "/" in path else ".")
+                for path in part.packages]
+    layers = [(f"the layer {name}", folder) for name, folder in part.layers.items()]
+    pairs = [((f"cluster {part.cluster}", part.root), inner) for inner in layers + packages if part.root]
+    pairs += [(layer, package) for layer in layers for package in packages]
+    for (label, folder), (other_label, other) in pairs:
+        if _inside(other, folder):
+            raise OutputError(f"{other} ({other_label}) lies inside {folder} ({label}): Flux would apply "
+                              f"its files twice; give one of them a folder of its own")
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -177,7 +177,8 @@ def dependency(app: dict, name: str, apps: list[dict]) -> dict | str:
         other = kind_of(named[0])
         return (f"{name!r} is a {other}; a {kind_of(app)} can only depend on {kind_of(app)}s (use healthChecks "
                 "or wait for other kinds)")
-    return f"no app is named {name!r}" + did_you_mean(name, {other["name"] for other in apps})
+    return (f"no app is named {name!r}" + did_you_mean(name, {other["name"] for other in apps}) +
+            f" (for a {kind_of(app)} that is not in this spec, write {{name: {name}, namespace: ...}})")
 
 
 CATALOGUE_FOLDER = "sources"  # where --output-dir writes the `sources:` entries

@@ -108,7 +108,7 @@ def test_a_change_for_one_cluster_rewrites_only_its_file_and_hand_edits_stay_pro
     after = files_of(out)
     changed = sorted(path for path in after if after[path] != before.get(path))
     assert changed == [".fluxgen.sum", "apps/production/podinfo/helmrelease.yaml"]
-    assert "wrote 1 file(s)" in result.stderr and "13 unchanged" in result.stderr
+    assert "wrote 1 file(s)" in result.stderr and "16 unchanged" in result.stderr
 
     edited = out / "apps/staging/podinfo/helmrelease.yaml"
     edited.write_text(edited.read_text() + "# tuned by hand\n")
@@ -202,7 +202,7 @@ def test_an_app_left_out_of_a_cluster_whose_layer_folder_is_shared_is_an_error(t
     assert "the layer apps applies apps on clusters staging and production, but its objects differ" in result.stderr
 
 
-def test_a_layer_empty_on_a_cluster_gets_an_empty_kustomization_until_an_app_lands_in_it(tmp_path):
+def test_a_layer_folder_lists_its_files_and_an_empty_one_lists_none(tmp_path):
     spec = tmp_path / "fluxgen.yaml"
     empty = (SPEC % "      podinfo: false").replace("  production: {}", "  production:\n    apps: {podinfo: false}")
     spec.write_text(empty)
@@ -214,7 +214,8 @@ def test_a_layer_empty_on_a_cluster_gets_an_empty_kustomization_until_an_app_lan
     spec.write_text(SPEC % "")
     result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert not placeholder.exists() and "removed" in result.stderr
+    assert yaml.safe_load(placeholder.read_text())["resources"] == ["podinfo/helmrelease.yaml",
+                                                                   "podinfo/helmrepository.yaml"]
     applied = flux_applies(tmp_path / "out", "clusters/staging", tmp_path / "s2", str(TOOLS / "kubectl"))
     assert applied[("HelmRelease", "flux-system", "podinfo")].by == ("flux-system", "apps")
 
@@ -266,3 +267,42 @@ def test_init_without_a_cluster_adds_to_every_cluster_and_an_unknown_one_is_a_us
     for cluster in ("staging", "production"):
         out = run("render", "-f", "fluxgen.yaml", "--cluster", cluster, cwd=tmp_path).stdout
         assert ("HelmRelease", "cache", "redis") in {key(d) for d in yaml.safe_load_all(out)}
+
+
+NESTED = """\
+sources:
+  - {kind: GitRepository, name: flux-system, namespace: flux-system, existing: true}
+defaults:
+  sourceRef: flux-system/flux-system
+apps:
+  - name: cluster-apps
+    kustomize: {path: ./kubernetes/apps}
+  - name: web
+    layer: cluster-apps
+    kustomize: {path: ./kubernetes/apps/web/app}
+  - name: web
+    layer: web
+    chart: {repository: https://stefanprodan.github.io/podinfo, name: podinfo, version: 6.7.1}
+clusters:
+  main: {path: kubernetes/clusters/main}
+"""
+
+
+def test_layers_nest_as_in_most_flux_repositories_and_each_applies_only_its_own_files(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text(NESTED)
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    applied = flux_applies(tmp_path / "out", "kubernetes/clusters/main", tmp_path / "w", str(TOOLS / "kubectl"))
+    assert {k: a.by for k, a in applied.items()} == {
+        ("Kustomization", "flux-system", "cluster-apps"): ("flux-system", "flux-system"),
+        ("Kustomization", "flux-system", "web"): ("flux-system", "cluster-apps"),
+        ("HelmRelease", "flux-system", "web"): ("flux-system", "web"),
+        ("HelmRepository", "flux-system", "podinfo"): ("flux-system", "web")}
+
+
+def test_an_object_that_would_land_in_another_layers_folder_is_an_error(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text(NESTED.replace("./kubernetes/apps/web/app", "./kubernetes/apps/web"))
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / "out").exists()
+    assert ("kubernetes/apps/web/flux-kustomization.yaml: web belongs to the layer cluster-apps (kubernetes/apps/), "
+            "but the file would lie in the folder of the layer at kubernetes/apps/web/") in result.stderr

@@ -382,7 +382,8 @@ SPECS = {
         "  - name: site\n"
         "    kustomize: {path: site}\n"
         "    dependsOn: [infra]\n",
-        1, ["fluxgen.yaml:5: apps[0].dependsOn[0]: no app is named 'infra'"]),
+        1, ["fluxgen.yaml:5: apps[0].dependsOn[0]: no app is named 'infra' (for a Kustomization that is not in this "
+            "spec, write {name: infra, namespace: ...})"]),
     'dependsOn itself': (
         "defaults: {git: {url: https://github.com/org/fleet}}\n"
         "apps:\n"

@@ -161,7 +161,8 @@ BROKEN = {
                                    "and this is a kustomize app"]),
     "values not a mapping": (HEAD + CHART + "    values: [1]\n", ["fluxgen.yaml:4: apps[0].values: must be a mapping"]),
     "depends on a missing app": (HEAD + CHART + "    dependsOn: [wbe]\n",
-                                 ["fluxgen.yaml:4: apps[0].dependsOn[0]: no app is named 'wbe'; did you mean 'web'?"]),
+                                 ["fluxgen.yaml:4: apps[0].dependsOn[0]: no app is named 'wbe'; did you mean 'web'? "
+                                  "(for a HelmRelease that is not in this spec, write {name: wbe, namespace: ...})"]),
     "depends on another kind": ("defaults: {git: {url: https://g.example.com/r}}\n" + HEAD + CHART
                                 + "    dependsOn: [k]\n  - name: k\n    kustomize: {path: k}\n",
                                 ["fluxgen.yaml:5: apps[0].dependsOn[0]: 'k' is a Kustomization; a HelmRelease can only "
