@@ -19,7 +19,7 @@ ALLOWED = {  # the kinds Flux allows at each reference, and where to look for th
     ("chartRef",): ("OCIRepository", "HelmChart", "ExternalArtifact"),
 }
 INSTEAD = {"OCIRepository": "chartRef", "HelmRepository": "chart.sourceRef", "GitRepository": "chart.sourceRef"}
-_NOT_SPEC = ("kind", "name", "namespace", "existing", "url", "ref")  # every other key is a spec field
+_NOT_SPEC = ("kind", "name", "namespace", "existing", "url", "ref", "layer")  # every other key is a spec field
 
 
 def declared_sources(entries: list[dict], namespace: str) -> list[Source]:
@@ -30,7 +30,7 @@ def declared_sources(entries: list[dict], namespace: str) -> list[Source]:
                    dict(entry.get("ref") or ({"branch": "main"} if entry["kind"] == "GitRepository" and not
                                              entry.get("existing") else {})),
                    {key: value for key, value in entry.items() if key not in _NOT_SPEC}, entry["name"],
-                   existing=bool(entry.get("existing")), declared=True)
+                   existing=bool(entry.get("existing")), declared=True, layer=entry.get("layer"))
             for entry in entries]
 
 

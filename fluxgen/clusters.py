@@ -33,7 +33,7 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
     clusters = []
     layers = {app["layer"] for app in doc["apps"] if "layer" in app} | {
         change["layer"] for changes in doc["clusters"].values() for change in (changes or {}).get("apps", {}).values()
-        if isinstance(change, dict) and isinstance(change.get("layer"), str)}
+        if isinstance(change, dict) and isinstance(change.get("layer"), str)} | {s.layer for s in declared if s.layer}
     for name, changes in doc["clusters"].items():
         changes = changes or {}
         path = changes.get("path", f"clusters/{name}").strip("/").removeprefix("./")

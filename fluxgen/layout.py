@@ -75,7 +75,7 @@ def _objects(part: Part) -> dict[str, str]:
     placed_in: dict[str, str] = {}  # path -> the layer folder it was placed in
     for placed in part.objects:
         if placed.layer is not None:
-            folder = f"{part.layers[placed.layer]}/{placed.owner}"
+            folder = f"{part.layers[placed.layer]}/{placed.owner or CATALOGUE_FOLDER}"
         elif part.root is not None:
             folder = f"{part.root}/{placed.owner or CATALOGUE_FOLDER}"
         else:

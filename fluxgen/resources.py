@@ -184,9 +184,9 @@ def dependency(app: dict, name: str, apps: list[dict]) -> dict | str:
 CATALOGUE_FOLDER = "sources"  # where --output-dir writes the `sources:` entries
 
 
-def _placed(obj: dict, app: dict | None) -> Placed:
-    if app is None:
-        return Placed(CATALOGUE_FOLDER, obj)
+def _placed(obj: dict, app: dict | None, layer: str | None = None) -> Placed:
+    if app is None:  # a `sources:` entry
+        return Placed(CATALOGUE_FOLDER, obj, None, layer)
     return Placed(app_folder(app), obj, app["name"], app.get("layer"))
 
 
@@ -203,7 +203,8 @@ def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never c
             first.setdefault(id(source), app)
         users.setdefault(id(source), []).append(app["name"])
     builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [_placed(source_object(source), first.get(id(source))) for source in plan.sources if not source.existing]
+    result = [_placed(source_object(source), first.get(id(source)), source.layer) for source in plan.sources
+              if not source.existing]
     for app, source in zip(apps, plan.used, strict=True):
         result.append(_placed(builders[kind_of(app)](app, source, apps), app))
     return Built(result, [(source, users[id(source)]) for source in plan.sources if source.reused],

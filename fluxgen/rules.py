@@ -28,7 +28,8 @@ def check(defaults: dict, own: list[dict], apps: list[dict], declared: list[Sour
     for index, (written, app) in enumerate(zip(own, apps, strict=True)):
         problems += _options(written, app, index, where) + _merged(defaults, written, app, index, where)
         problems += _reference(written, app, declared, index, where) or _app(app, index, where)
-    problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where) + _layers(apps, where)
+    problems += _names(apps, where) + _dependencies(apps, where) + _packages(apps, base, where)
+    problems += _layers(apps, declared, where)
     if not problems:
         problems += [where(("apps", i) + field, message, ("defaults",) + field[-2:])
                      for i, field, message in name_conflicts(apps, declared)]
@@ -185,13 +186,20 @@ def _packages(apps: list[dict], base: Path, where: Where) -> list[Problem]:
     return problems
 
 
-def _layers(apps: list[dict], where: Where) -> list[Problem]:
+def _layers(apps: list[dict], declared: list[Source], where: Where) -> list[Problem]:
     """`layer:` names one kustomize app whose folder fluxgen writes; layers do not loop."""
     kustomize: dict[str, list[dict]] = {}
     for app in apps:
         if "kustomize" in app:
             kustomize.setdefault(app["name"], []).append(app)
     problems = []
+    for index, source in enumerate(declared):
+        found = kustomize.get(source.layer or "", [])
+        if source.layer is not None and len(found) != 1:
+            problems.append(where(("sources", index, "layer"), (
+                f"{source.layer!r} is the name of kustomize apps in several namespaces; a layer needs a name of its "
+                "own") if found else f"no kustomize app is named {source.layer!r}" +
+                did_you_mean(source.layer, kustomize)))
     for index, app in enumerate(apps):
         name, at = app.get("layer"), ("apps", index, "layer")
         if name is None:

@@ -253,7 +253,9 @@ ONLY_FOR = {key: "HelmRelease" for key in set(flux.HELMRELEASE) - set(flux.KUSTO
 _ENTRY = {"kind": {"type": "string", "allowed": list(SOURCE_KINDS), "required": True},
           "name": _label("metadata.name of the source", required=True),
           "namespace": _label("metadata.namespace (default: defaults.sourceNamespace, else the Flux namespace)"),
-          "existing": _EXISTING}
+          "existing": _EXISTING,
+          "layer": _label("the kustomize app (a layer) whose folder holds this source; without it, sources/ in the "
+                          "cluster's folder")}
 SOURCE_ENTRIES = {
     "HelmRepository": _ENTRY | flux.HELMREPOSITORY | {
         "url": _text("Helm repository URL (https://, or oci:// with type: oci)", check_with=chart_url)},

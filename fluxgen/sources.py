@@ -35,6 +35,7 @@ class Source:
     declared: bool = False
     reused: bool = False
     clash: bool = False
+    layer: str | None = field(default=None, compare=False)  # a `sources:` entry's layer: where it is written
 
     def spec(self) -> dict:
         """The spec fields that say what the source is: url, ref and every option."""

@@ -99,7 +99,8 @@ def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: 
     """The Spec of apps as written (`own`) under `defaults`, once every rule holds. `layers`: the
     kustomize apps some app is placed under (on any cluster); a layer applies objects in their own
     namespaces, so it has no targetNamespace unless one is written."""
-    layers = {app["layer"] for app in own if "layer" in app} if layers is None else layers
+    if layers is None:
+        layers = {app["layer"] for app in own if "layer" in app} | {s.layer for s in declared if s.layer}
     apps = [merge_app(defaults, app) for app in own]
     for app, written in zip(apps, own, strict=True):
         if app["name"] in layers and "kustomize" in app and "targetNamespace" not in {**defaults, **written}:

@@ -306,3 +306,17 @@ def test_an_object_that_would_land_in_another_layers_folder_is_an_error(tmp_path
     assert result.returncode == 1 and not (tmp_path / "out").exists()
     assert ("kubernetes/apps/web/flux-kustomization.yaml: web belongs to the layer cluster-apps (kubernetes/apps/), "
             "but the file would lie in the folder of the layer at kubernetes/apps/web/") in result.stderr
+
+
+def test_a_sources_entry_with_a_layer_is_applied_by_that_layer(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text(NESTED.replace(
+        "  - {kind: GitRepository, name: flux-system, namespace: flux-system, existing: true}\n",
+        "  - {kind: GitRepository, name: flux-system, namespace: flux-system, existing: true}\n"
+        "  - {kind: HelmRepository, name: charts, namespace: flux-system, url: https://stefanprodan.github.io/podinfo,"
+        " layer: cluster-apps}\n").replace("chart: {repository: https://stefanprodan.github.io/podinfo,",
+                                           "chart: {sourceRef: charts,"))
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    applied = flux_applies(tmp_path / "out", "kubernetes/clusters/main", tmp_path / "w", str(TOOLS / "kubectl"))
+    assert applied[("HelmRepository", "flux-system", "charts")].by == ("flux-system", "cluster-apps")
+    assert applied[("HelmRelease", "flux-system", "web")].by == ("flux-system", "web")
