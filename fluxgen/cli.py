@@ -126,7 +126,7 @@ def render(spec_file, output, output_dir, force, cluster_name, reuse_existing, c
     from fluxgen.writer import write_tree
 
     files, warnings, notes = pipeline.repository(spec, cluster if reuse_existing else None)
-    _warn(warnings, notes)
+    _warn(warnings, notes + _unlisted(output_dir, spec, files))
     done = write_tree(output_dir, files, force=force)
     if done.restored:
         click.echo(f"put back {done.restored} file(s) of an earlier write to {output_dir} that did not finish",
@@ -139,11 +139,28 @@ def render(spec_file, output, output_dir, force, cluster_name, reuse_existing, c
     click.echo(f"wrote {len(done.write)} file(s) to {output_dir}, {len(done.unchanged)} unchanged", err=True)
 
 
+def _unlisted(output_dir: Path, spec, files: dict[str, str]) -> list[str]:
+    """Warnings for the cluster folders where a kustomization.yaml fluxgen does not write already
+    stands: Flux builds only what it lists, not the folders fluxgen writes beside it."""
+    from fluxgen.folder import entry_kind
+
+    found = []
+    for cluster in spec.clusters:
+        written = sorted({path[len(cluster.path) + 1:].split("/")[0] for path in files
+                          if path.startswith(cluster.path + "/")})
+        for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            if entry_kind(output_dir / cluster.path / name) != "missing" and written:
+                found.append(f"warning: {output_dir / cluster.path / name}: Flux builds only what this file lists, "
+                             f"so it applies what fluxgen writes to {cluster.path}/ only if it lists "
+                             f"{', '.join(written)}")
+    return found
+
+
 def _check_cluster_choice(spec, cluster_name: str | None, output_dir, reuse_existing: bool) -> None:
     """--cluster picks one cluster to print; --output-dir writes them all."""
     names = [cluster.name for cluster in spec.clusters]
     if not names:
-        if cluster_name:
+        if cluster_name is not None:
             raise click.UsageError(f"--cluster {cluster_name}: the spec has no clusters: section")
         return
     if output_dir is not None and cluster_name:
@@ -277,7 +294,7 @@ def init(spec_file, cluster_name, **flags):
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
         known, apps, catalogue = spec.defaults, spec.every_app(), spec.sources
         clusters = [cluster.name for cluster in spec.clusters]
-    if cluster_name is not None and cluster_name not in clusters:
+    if cluster_name is not None and cluster_name not in clusters or cluster_name == "":
         raise click.UsageError(f"--cluster {cluster_name}: " + (f"the spec has no such cluster (it has "
                                                                 f"{', '.join(clusters)})" if clusters else
                                                                 "the spec has no clusters: section"))
@@ -301,8 +318,17 @@ def init(spec_file, cluster_name, **flags):
     entry = interview.app_entry(scenario, answers, known, catalogue)
     new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
     if cluster_name is not None:
+        if entry["name"] in {app["name"] for app in apps}:
+            raise click.UsageError(f"--cluster {cluster_name}: clusters: changes apps by name, and {entry['name']} "
+                                   "already names an app of the spec; give the new app another --name")
         new_text = interview.leave_out(new_text, str(path), entry["name"], [c for c in clusters if c != cluster_name])
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
+    if cluster_name is not None:
+        on = sorted(c.name for c in spec.clusters if any(app["name"] == entry["name"] for app in c.spec.apps))
+        if on != [cluster_name]:  # anchors and aliases can make one edit count on other clusters
+            raise FluxgenError(f"{path}: init could not add {entry['name']} to cluster {cluster_name} alone (the "
+                               f"edit would put it on {', '.join(on) or 'no cluster'}); nothing was written. Add it "
+                               f"by hand:\n" + interview.dump([entry]))
     replace_file(path, layout.apply(new_text))
     where = f" (cluster {cluster_name})" if cluster_name else f" (every cluster: {', '.join(clusters)})" \
         if clusters else ""

@@ -13,7 +13,7 @@ from fluxgen.errors import SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
 from fluxgen.sources import Source
-from fluxgen.spec import Cluster, checked_spec, deep_merge
+from fluxgen.spec import Cluster, checked_spec
 from fluxgen.validator import validator_for
 
 CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}  # the apps a cluster changes
@@ -29,6 +29,9 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
                  for cluster, changes in doc["clusters"].items()
                  for name, change in (changes or {}).get("apps", {}).items() if isinstance(change, dict) and
                  "name" in change]
+    if not doc["clusters"]:
+        problems.append(where(("clusters",), "names no cluster; add one, or remove clusters: for a spec of one "
+                                             "cluster"))
     paths: dict[str, str] = {}
     clusters = []
     layers = {app["layer"] for app in doc["apps"] if "layer" in app} | {
@@ -36,8 +39,11 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
         if isinstance(change, dict) and isinstance(change.get("layer"), str)} | {s.layer for s in declared if s.layer}
     for name, changes in doc["clusters"].items():
         changes = changes or {}
-        path = changes.get("path", f"clusters/{name}").strip("/").removeprefix("./")
-        if path in paths:
+        path = changes.get("path", f"clusters/{name}").removeprefix("./").removesuffix("/")
+        if path.startswith("/") or any(part in ("", ".", "..") for part in path.split("/")):
+            problems.append(where(("clusters", name, "path"), "must be a folder below the repository's root, written "
+                                                              "plainly (e.g. clusters/staging)"))
+        elif path in paths:
             problems.append(where(("clusters", name, "path"), f"is the path of cluster {paths[path]} too; every "
                                                               "cluster needs a folder of its own"))
         paths.setdefault(path, name)
@@ -52,7 +58,7 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
 
 def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where,
                   layers: set[str]):
-    defaults = deep_merge(doc["defaults"], changes.get("defaults", {}))
+    defaults = apply_changes(doc["defaults"], changes.get("defaults", {}))
     kept = [i for i, app in enumerate(doc["apps"]) if changes.get("apps", {}).get(app["name"]) is not False]
     here = _ClusterWhere(where, name, [doc["apps"][i]["name"] for i in kept], kept)
     own = [doc["apps"][i] for i in kept]
@@ -75,8 +81,8 @@ def apply_changes(app: dict, changes: dict) -> dict:
     for key, value in changes.items():
         if value is None:
             result.pop(key, None)
-        elif isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = apply_changes(result[key], value)
+        elif isinstance(value, dict):  # a mapping the app lacks is a change to an empty one: its nulls go too
+            result[key] = apply_changes(result[key] if isinstance(result.get(key), dict) else {}, value)
         else:
             result[key] = copy.deepcopy(value)
     return result

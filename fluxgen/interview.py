@@ -199,24 +199,17 @@ def leave_out(text: str, name: str, app: str, clusters: list[str]) -> str:
     stays as it was."""
     data, lines = document.load(text, name)
     source = text.splitlines(keepends=True)
-    inserts = []
+    inserts: list[tuple[int, str]] = []
     for cluster in clusters:
-        changes = data["clusters"][cluster] or {}
-        if "apps" in changes:
-            indent = document.block_indent(text, ("clusters", cluster, "apps"))
-            line = None if indent is None else f"{indent}{app}: false"
-            at: tuple = ("clusters", cluster, "apps")
+        try:
+            found = _insertion(text, source, data, lines, cluster, app)
+        except (StopIteration, IndexError, AttributeError, KeyError):  # aliases, merge keys: not plain text to edit
+            found = None
+        if found is not None:
+            inserts.append(found)
         else:
-            indent = document.block_indent(text, ("clusters", cluster))
-            line = None if indent is None else f"{indent}apps: {{{app}: false}}"
-            at = ("clusters", cluster)
-        if line is None and not changes:  # `production: {}` or `production:` becomes a block mapping
-            line = _emptied(source, lines[("clusters", cluster)], cluster, app)
-            at = ("clusters", cluster)
-        if line is None:
-            raise FluxgenError(f"{name}: clusters.{cluster} is not a block mapping, so init cannot leave {app} out of "
-                               f"it; add this under clusters.{cluster}.apps by hand:\n{app}: false")
-        inserts.append((document.end_line(text, at), line))
+            raise FluxgenError(f"{name}: clusters.{cluster} is not written as a plain block mapping, so init cannot "
+                               f"leave {app} out of it; add this under clusters.{cluster}.apps by hand:\n{app}: false")
     for end, line in sorted(inserts, reverse=True):
         if line == "":
             continue
@@ -227,11 +220,31 @@ def leave_out(text: str, name: str, app: str, clusters: list[str]) -> str:
     return "".join(source)
 
 
+def _insertion(text: str, source: list[str], data: dict, lines: dict, cluster: str, app: str,
+               ) -> tuple[int, str] | None:
+    """(line index, text) of the line that leaves `app` out of `cluster`; "" as text when the
+    cluster's own line was rewritten instead; None when the cluster is not written plainly."""
+    changes = data["clusters"][cluster] or {}
+    if "apps" in changes:
+        indent = document.block_indent(text, ("clusters", cluster, "apps"))
+        line = None if indent is None else f"{indent}{app}: false"
+        at: tuple = ("clusters", cluster, "apps")
+    else:
+        indent = document.block_indent(text, ("clusters", cluster))
+        line = None if indent is None else f"{indent}apps: {{{app}: false}}"
+        at = ("clusters", cluster)
+    if line is None and not changes:  # `production: {}` or `production:` becomes a block mapping
+        line = _emptied(source, lines[("clusters", cluster)], cluster, app)
+        at = ("clusters", cluster)
+    return None if line is None else (document.end_line(text, at), line)
+
+
 def _emptied(source: list[str], line: int, cluster: str, app: str) -> str | None:
     """Rewrites the line `  NAME: {}` (or `NAME:`, `NAME: null`) where the cluster's value is (line
     `line`, or the one before) as a block mapping that leaves `app` out; "" when done, None when
     that line is written otherwise."""
-    pattern = re.compile(rf"^(\s*){re.escape(cluster)}(\s*:)\s*(\{{\s*\}}|null|~)?\s*(#.*)?(\r?\n)?$")
+    pattern = re.compile(rf"^([ \t]*){re.escape(cluster)}([ \t]*:)[ \t]*(\{{[ \t]*\}}|null|~)?[ \t]*(#[^\r\n]*)?"
+                         rf"(\r?\n)?$")
     for index in (line - 1, line - 2):
         found = pattern.match(source[index]) if 0 <= index < len(source) else None
         if found:

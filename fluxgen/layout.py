@@ -48,8 +48,9 @@ def tree(parts: list[Part]) -> dict[str, str]:
     files: dict[str, str] = {}
     writers: dict[str, str] = {}  # path -> the cluster that wrote it first
     shared: dict[str, tuple[str, dict[str, str]]] = {}  # layer folder -> the first cluster and its files there
+    roots = [(f"cluster {part.cluster}", part.root) for part in parts if part.root]
     for part in parts:
-        _check_folders(part)
+        _check_folders(part, roots)
         objects = _objects(part)
         for folder in part.layers.values():
             inside = {path: text for path, text in objects.items() if _layer_of(path, part.layers) == folder}
@@ -76,8 +77,8 @@ def _objects(part: Part) -> dict[str, str]:
     for placed in part.objects:
         if placed.layer is not None:
             folder = f"{part.layers[placed.layer]}/{placed.owner or CATALOGUE_FOLDER}"
-        elif part.root is not None:
-            folder = f"{part.root}/{placed.owner or CATALOGUE_FOLDER}"
+        elif part.root is not None or part.layers:  # a folder per app, not the app's own path, beside layers
+            folder = _join(part.root or ".", placed.owner or CATALOGUE_FOLDER)
         else:
             folder = placed.folder
         name = FILE_NAMES[placed.obj["kind"]]
@@ -110,10 +111,11 @@ def _layer_of(path: str, layers: dict[str, str]) -> str | None:
     return max(holding, key=len, default=None)
 
 
-def _check_folders(part: Part) -> None:
-    """No layer folder or packaged chart or overlay lies inside a cluster's folder (whose build is
-    every manifest below it), nor a packaged one inside a layer; the `sources:` entries have
-    their folder to themselves."""
+def _check_folders(part: Part, roots: list[tuple[str, str]]) -> None:
+    """No layer folder, packaged chart or overlay, or other cluster's folder lies inside a
+    cluster's folder (whose build is every manifest below it), nor a packaged one inside a layer;
+    no other Kustomization on the same repository builds a folder holding one of them; the
+    `sources:` entries have their folder to themselves."""
     owners = {placed.owner for placed in part.objects if placed.layer is None}
     catalogue = any(placed.owner is None for placed in part.objects)
     if catalogue and (CATALOGUE_FOLDER in owners if part.root else
@@ -123,12 +125,26 @@ def _check_folders(part: Part) -> None:
     packages = [("a packaged chart or overlay", path.rsplit("/", 1)[0] if "/" in path else ".")
                 for path in part.packages]
     layers = [(f"the layer {name}", folder) for name, folder in part.layers.items()]
-    pairs = [((f"cluster {part.cluster}", part.root), inner) for inner in layers + packages if part.root]
+    pairs = [(root, inner) for root in roots for inner in layers + packages + roots if inner != root]
     pairs += [(layer, package) for layer in layers for package in packages]
+    for outer in _plain_kustomizations(part):
+        pairs += [(outer, inner) for inner in layers + roots if inner[1] != outer[1]]
     for (label, folder), (other_label, other) in pairs:
         if _inside(other, folder):
             raise OutputError(f"{other} ({other_label}) lies inside {folder} ({label}): Flux would apply "
-                              f"its files twice; give one of them a folder of its own")
+                              f"its files twice, or only some of them; give one of them a folder of its own")
+
+
+def _plain_kustomizations(part: Part) -> list[tuple[str, str]]:
+    """The folders of the Kustomizations that are no layer but read the same repository as one
+    (or as the cluster's bootstrap): Flux builds every manifest below them."""
+    kustomizations = [p.obj for p in part.objects if p.obj["kind"] == "Kustomization"]
+    same = [k["spec"]["sourceRef"] for k in kustomizations if k["metadata"]["name"] in part.layers]
+    same += [{"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}]
+    return [(f"the Kustomization {k['metadata']['name']}", k["spec"]["path"][2:] or ".") for k in kustomizations
+            if k["metadata"]["name"] not in part.layers and
+            {"namespace": k["metadata"]["namespace"], **k["spec"]["sourceRef"]} in
+            [{"namespace": k["metadata"]["namespace"], **ref} for ref in same]]
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -195,6 +195,10 @@ def _layers(apps: list[dict], declared: list[Source], where: Where) -> list[Prob
     problems = []
     for index, source in enumerate(declared):
         found = kustomize.get(source.layer or "", [])
+        if len(found) == 1 and found[0].get("targetNamespace") not in (None, source.namespace):
+            problems.append(where(("sources", index, "layer"), f"the layer {source.layer} has targetNamespace "
+                                  f"{found[0]['targetNamespace']}, so Flux would move {source.name} out of namespace "
+                                  f"{source.namespace}; give {source.layer} targetNamespace: null"))
         if source.layer is not None and len(found) != 1:
             problems.append(where(("sources", index, "layer"), (
                 f"{source.layer!r} is the name of kustomize apps in several namespaces; a layer needs a name of its "
@@ -214,10 +218,13 @@ def _layers(apps: list[dict], declared: list[Source], where: Where) -> list[Prob
             problems.append(where(at, f"layers loop: {app['name']} would be written into its own folder"))
         elif "package" in found[0]:
             problems.append(where(at, f"{name!r} builds its folder from package:, so fluxgen cannot place apps in it"))
-        elif found[0].get("targetNamespace") not in (None, app["namespace"]):
+        elif found[0].get("targetNamespace") is not None and \
+                {app["namespace"], app.get("sourceNamespace", app["namespace"])} != {found[0]["targetNamespace"]}:
             target = found[0]["targetNamespace"]
+            what, namespace = (app["name"], app["namespace"]) if app["namespace"] != target else \
+                (f"the source of {app['name']}", app["sourceNamespace"])
             problems.append(where(at, f"the layer {name} has targetNamespace {target}, so Flux would move "
-                                      f"{app['name']} out of namespace {app['namespace']} into {target}; give "
+                                      f"{what} out of namespace {namespace} into {target}; give "
                                       f"{name} targetNamespace: null, or {app['name']} namespace: {target}"))
     return problems
 

@@ -1,8 +1,9 @@
 """The cerberus Validator fluxgen checks with, and one cached instance per schema.
 
-Two changes to cerberus' own rules, where they let wrong values through: a pattern must match
-the whole value (cerberus' `$` also matches before a final newline, so "web\\n" passed), and an
-integer is never a boolean (Python's True is an int).
+Three changes to cerberus' own rules, where they let wrong values through or crash: a pattern
+must match the whole value (cerberus' `$` also matches before a final newline, so "web\\n"
+passed), an integer is never a boolean (Python's True is an int), and a `null` cerberus has
+already refused is not handed to the field's own checks.
 """
 
 import re
@@ -20,6 +21,12 @@ class Validator(cerberus.Validator):
         """{'type': 'string'}"""
         if isinstance(value, str) and not re.fullmatch(pattern, value):
             self._error(field, errors.REGEX_MISMATCH)
+
+    def _validate_check_with(self, checks, field, value):
+        """{'oneof': [{'type': 'callable'}, {'type': 'list', 'schema': {'oneof': [{'type': 'callable'},
+        {'type': 'string'}]}}, {'type': 'string'}]}"""
+        if value is not None:
+            super()._validate_check_with(checks, field, value)
 
 
 class _TrustedSchema(cerberus.schema.DefinitionSchema):

@@ -320,3 +320,101 @@ def test_a_sources_entry_with_a_layer_is_applied_by_that_layer(tmp_path):
     applied = flux_applies(tmp_path / "out", "kubernetes/clusters/main", tmp_path / "w", str(TOOLS / "kubectl"))
     assert applied[("HelmRepository", "flux-system", "charts")].by == ("flux-system", "cluster-apps")
     assert applied[("HelmRelease", "flux-system", "web")].by == ("flux-system", "web")
+
+
+# Found by a hostile pass: each of these exited 0 with a tree Flux would get wrong, or crashed.
+@pytest.mark.parametrize("change, message", [
+    ("  production:\n    apps: {apps: {kustomize: {path: ./clusters/staging}}}",
+     "clusters/staging (cluster staging) lies inside clusters/staging (the layer apps)"),
+    ("  production:\n    path: clusters/staging/prod",
+     "clusters/staging/prod (cluster production) lies inside clusters/staging (cluster staging)"),
+])
+def test_folders_of_one_cluster_never_take_over_another(tmp_path, change, message):
+    (tmp_path / "fluxgen.yaml").write_text((SPEC % "      podinfo: {interval: 1m}").replace("  production: {}", change))
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / "out").exists()
+    assert message in result.stderr or message.split(" (")[0] in result.stderr, result.stderr
+    assert "lies inside" in result.stderr
+
+
+def test_a_plain_kustomization_holding_a_layer_folder_is_an_error(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text((SPEC % "      podinfo: {interval: 1m}").replace(
+        "  - name: podinfo\n", "  - name: everything\n    kustomize: {path: ./}\n  - name: podinfo\n"))
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 1 and "(the Kustomization everything): Flux would apply its files twice" in result.stderr
+
+
+@pytest.mark.parametrize("clusters, expected", [
+    ("clusters: {}\n", "fluxgen.yaml:11: clusters: names no cluster"),
+    ("clusters:\n  staging: {path: .}\n", "fluxgen.yaml:12: clusters.staging.path: must be a folder below the"),
+    ("clusters:\n  staging: {path: clusters/../x}\n", "fluxgen.yaml:12: clusters.staging.path: must be a folder"),
+])
+def test_clusters_that_name_no_folder_are_errors_at_their_line(tmp_path, clusters, expected):
+    (tmp_path / "fluxgen.yaml").write_text(SPEC.split("clusters:")[0] + clusters)
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert result.returncode == 1 and expected in result.stderr, result.stderr
+
+
+def test_null_in_a_cluster_change_removes_an_inherited_key_and_never_crashes(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text(
+        "defaults: {git: {url: https://github.com/org/fleet, tag: v1.0.0}}\napps:\n  - name: k\n"
+        "    kustomize: {path: ./a}\nclusters:\n  staging: {apps: {k: {git: {tag: null, branch: dev}}}}\n"
+        "  production: {apps: {k: {kustomize: {path: null}}}}\n")
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "fluxgen.yaml:7: clusters.production.apps.k.kustomize.path: required field"
+    (tmp_path / "fluxgen.yaml").write_text(
+        (tmp_path / "fluxgen.yaml").read_text().replace("{kustomize: {path: null}}", "{interval: 1m}"))
+    staging = run("render", "-f", "fluxgen.yaml", "--cluster", "staging", cwd=tmp_path)
+    assert {"branch": "dev"} == next(d for d in yaml.safe_load_all(staging.stdout)
+                                     if d["kind"] == "GitRepository")["spec"]["ref"]
+
+
+def test_a_layer_moving_an_apps_source_out_of_its_namespace_is_an_error(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text((SPEC % "      podinfo: {interval: 1m}").replace(
+        "kustomize: {path: ./apps}", "kustomize: {path: ./apps}\n    targetNamespace: web").replace(
+        "    layer: apps\n", "    layer: apps\n    namespace: web\n    sourceNamespace: flux-system\n"))
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "so Flux would move the source of podinfo out of namespace flux-system into web" in result.stderr
+
+
+def test_a_cluster_folder_with_its_own_kustomization_yaml_gets_a_warning(tmp_path):
+    (tmp_path / "out/clusters/staging").mkdir(parents=True)
+    (tmp_path / "out/clusters/staging/kustomization.yaml").write_text("resources: [flux-system]\n")
+    result = run("render", "-f", str(EXAMPLE), "--output-dir", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert ("clusters/staging/kustomization.yaml: Flux builds only what this file lists, so it applies what fluxgen "
+            "writes to clusters/staging/ only if it lists apps, infra-configs, infra-controllers") in result.stderr
+
+
+def test_init_refuses_to_leave_a_same_name_app_out_and_never_edits_through_anchors(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_text(SPEC % "      podinfo: {interval: 1m}")
+    result = run(*[arg if arg != "redis" else "apps" for arg in INIT], "--cluster", "staging", cwd=tmp_path)
+    assert result.returncode == 2 and "apps already names an app of the spec" in result.stderr
+    anchored = SPEC.split("clusters:")[0] + "clusters:\n  staging: &common\n    apps: {podinfo: {interval: 1m}}\n" \
+                                            "  production: *common\n"
+    spec.write_text(anchored)
+    result = run(*INIT, "--cluster", "staging", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "by hand" in result.stderr
+    assert spec.read_text() == anchored
+
+
+def test_init_keeps_crlf_line_ends_when_it_rewrites_a_cluster(tmp_path):
+    spec = tmp_path / "fluxgen.yaml"
+    spec.write_bytes((SPEC % "      podinfo: {interval: 1m}").replace("\n", "\r\n").encode())
+    result = run(*INIT, "--cluster", "staging", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"  production:\r\n    apps: {redis: false}\r\n" in spec.read_bytes()
+    assert b"\n" not in spec.read_bytes().replace(b"\r\n", b"")
+
+
+def test_layers_without_clusters_write_a_folder_per_app(tmp_path):
+    spec = (SPEC % "").split("clusters:")[0].replace("path: ./apps}", "path: ./deploy}")
+    (tmp_path / "fluxgen.yaml").write_text(spec)
+    result = run("render", "-f", "fluxgen.yaml", "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.yaml")) == [
+        "apps/flux-kustomization.yaml", "deploy/kustomization.yaml", "deploy/podinfo/helmrelease.yaml",
+        "deploy/podinfo/helmrepository.yaml"]
