@@ -382,6 +382,110 @@ def _show_app(spec, name: str, cluster_name: str | None) -> None:
     _emit(dump_all(app_objects(spec, name)))
 
 
+@cli.command("import", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--cluster", "cluster_dirs", multiple=True, metavar="NAME=DIR",
+              help="A cluster and the folder flux bootstrap --path points it at (repeat for each cluster); PATH is "
+                   "then the repository (default: .), followed from DIR the way Flux does.")
+@click.option("--source", default="flux-system/flux-system", show_default=True, metavar="NAMESPACE/NAME",
+              help="With --cluster: the GitRepository of the repository itself.")
+@click.option("--from-cluster", is_flag=True, help="Read the Flux objects of the current cluster (read-only, through "
+                                                   "kubectl) instead of files.")
+@click.option("--context", metavar="NAME", help="With --from-cluster: the kubeconfig context to use.")
+@click.option("--kubeconfig", metavar="FILE", type=click.Path(dir_okay=False),
+              help="With --from-cluster: the kubeconfig file to use.")
+@click.option("--request-timeout", metavar="DURATION", help="With --from-cluster: how long to wait for each answer.")
+def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, request_timeout):
+    """Print the fluxgen.yaml of an existing Flux repository (or cluster).
+
+    \b
+    Reads the HelmRepositories, OCIRepositories, GitRepositories, HelmReleases and
+    Kustomizations of YAML files and folders (- for standard input), of a repository followed
+    from each cluster's bootstrap folder (--cluster), or of the current cluster (--from-cluster),
+    and prints a fluxgen.yaml that renders back to them. What it cannot write as it was is listed
+    on standard error.
+
+    \b
+    Examples:
+      # A repository with two clusters, bootstrapped at clusters/staging and clusters/production
+      kubectl fluxgen import --cluster staging=clusters/staging --cluster production=clusters/production > fluxgen.yaml
+      # The Flux objects of some files, as one cluster
+      kubectl fluxgen import apps/ infrastructure/ > fluxgen.yaml
+    """
+    from fluxgen import flux_build, importer
+    from fluxgen.import_text import spec_text
+
+    flags = {"--context": context, "--kubeconfig": kubeconfig, "--request-timeout": request_timeout}
+    given = [flag for flag, value in flags.items() if value]
+    if given and not from_cluster:
+        raise click.UsageError(f"{', '.join(given)} only applies with --from-cluster")
+    if from_cluster and (paths or cluster_dirs):
+        raise click.UsageError("--from-cluster reads the cluster: leave out PATH and --cluster")
+    if request_timeout is not None:
+        _check_timeout(request_timeout)
+    namespace, _, name = source.partition("/")
+    if not namespace or not name or "/" in name:
+        raise click.UsageError(f"--source {source!r}: write NAMESPACE/NAME, e.g. flux-system/flux-system")
+    problems: list[str] = []
+    found: dict[str, list] = {}
+    bootstrap: dict[str, str] = {}
+    if from_cluster:
+        from fluxgen.cluster import flux_objects
+
+        found[""] = [importer.Found(obj, "the cluster", by) for obj, by in
+                     flux_objects(context, kubeconfig, request_timeout)]
+        origin = "the current cluster" + (f" (context {context})" if context else "")
+    elif cluster_dirs:
+        if len(paths) > 1:
+            raise click.UsageError("with --cluster, give one PATH: the repository the clusters' folders are in")
+        repo = Path(paths[0] if paths else ".")
+        if not repo.is_dir():
+            raise click.UsageError(f"{repo}: not a folder (with --cluster, PATH is the repository)")
+        from fluxgen.cluster import kubectl_path
+
+        kubectl = kubectl_path()
+        for pair in cluster_dirs:
+            cluster, _, folder = pair.partition("=")
+            folder = folder.strip("/").removeprefix("./")
+            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", cluster) or not folder:
+                raise click.UsageError(f"--cluster {pair!r}: write NAME=DIR (a cluster name such as staging, and its "
+                                       "folder in the repository)")
+            if cluster in found:
+                raise click.UsageError(f"--cluster {cluster}: given twice")
+            if not (repo / folder).is_dir() or ".." in folder.split("/"):
+                raise FluxgenError(f"--cluster {pair}: {repo / folder} is not a folder of the repository")
+            bootstrap[cluster] = folder
+            failed: list[str] = []
+            found[cluster] = [importer.Found(item.obj, f"Kustomization {item.by[0]}/{item.by[1]}", item.by) for item in
+                              flux_build.flux_applies(repo, folder, (namespace, name), kubectl, failed)]
+            if failed:  # what such a Kustomization applies is unknown: an import without it would not be the cluster
+                raise FluxgenError("\n".join(f"cluster {cluster}: {problem}" for problem in failed))
+        origin = f"the repository {repo}, as Flux applies it"
+    else:
+        if not paths:
+            raise click.UsageError("give the files or folders to read (- for standard input), --cluster NAME=DIR, "
+                                   "or --from-cluster")
+        found[""] = [importer.Found(obj, where) for obj, where in flux_build.flux_objects(list(paths), problems)]
+        origin = ", ".join(paths)
+    if not any(found.values()):
+        raise FluxgenError(f"no Flux objects found in {origin}" + (f" ({problems[0]})" if problems else ""))
+    result = importer.import_spec(found, bootstrap)
+    summary = "; ".join(f"{cluster + ': ' if cluster else ''}{count} Flux objects"
+                        for cluster, count in result.counts.items())
+    args = "".join(f" {arg}" for arg in sys.argv[2:]) if sys.argv[1:2] == ["import"] else ""
+    text = spec_text(result.doc, args, origin, summary, len(problems) + len(result.notes))
+    from fluxgen.spec import parse_spec
+
+    try:
+        parse_spec(text, "the imported fluxgen.yaml", Path("."))
+    except SpecError as err:
+        raise FluxgenError("import made a fluxgen.yaml that does not validate (please report it):\n" + "\n".join(
+            format_problem(problem) for problem in err.problems)) from err
+    for note in problems + result.notes:
+        click.echo(f"warning: {note}", err=True)
+    _emit(text)
+
+
 @cli.command(context_settings=CONTEXT)
 def schema():
     """Print the JSON Schema of fluxgen.yaml, for editors.

@@ -151,3 +151,50 @@ def _explain(stderr: str, resource: str, request_timeout: str | None) -> str:
     if "refused" in lowered or "unable to connect" in lowered or "no such host" in lowered:
         return f"cannot reach the cluster; check the context and that the API server is up: {first}"
     return f"kubectl get {resource} failed: {first}"
+
+
+FLUX_KINDS = {**{kind: (plural, GROUP) for kind, plural in KINDS.items()},
+              "HelmRelease": ("helmreleases", "helm.toolkit.fluxcd.io"),
+              "Kustomization": ("kustomizations", "kustomize.toolkit.fluxcd.io")}
+_SERVER_SET = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+               "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "finalizers")
+_APPLIED_BY = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
+
+
+def flux_objects(context: str | None = None, kubeconfig: str | None = None,
+                 request_timeout: str | None = None) -> list[tuple[dict, tuple[str, str] | None]]:
+    """(object, the Kustomization that applied it) of every Flux object in the cluster, as written:
+    status, server-set metadata, kubectl's and Flux's own labels and annotations dropped."""
+    kubectl = kubectl_path()
+    flags = [f"--{flag}={value}" for flag, value in
+             (("context", context), ("kubeconfig", kubeconfig), ("request-timeout", request_timeout)) if value]
+    commands = {kind: [kubectl, "get", f"{plural}.{group}", "--all-namespaces", "--output=json", *flags]
+                for kind, (plural, group) in FLUX_KINDS.items()}
+    found = []
+    for kind, result in _run_all(commands, deadline(request_timeout)).items():
+        if result.returncode != 0:
+            if NO_API.search(result.stderr):
+                continue
+            plural, group = FLUX_KINDS[kind]
+            raise ClusterError(_explain(result.stderr, f"{plural}.{group}", request_timeout))
+        try:
+            items = json.loads(result.stdout).get("items", [])
+        except (json.JSONDecodeError, AttributeError) as err:
+            raise ClusterError(f"kubectl get {FLUX_KINDS[kind][0]}: the answer is not a JSON list") from err
+        found += [_as_written(item) for item in items if isinstance(item, dict) and isinstance(item.get("metadata"),
+                                                                                                 dict)]
+    return found
+
+
+def _as_written(item: dict) -> tuple[dict, tuple[str, str] | None]:
+    metadata = {key: value for key, value in item["metadata"].items() if key not in _SERVER_SET}
+    labels = dict(metadata.get("labels") or {})
+    namespace, name = labels.get(_APPLIED_BY[1]), labels.get(_APPLIED_BY[0])
+    labels = {k: v for k, v in labels.items() if not k.startswith("kustomize.toolkit.fluxcd.io/")}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
+                   if k != "kubectl.kubernetes.io/last-applied-configuration" and
+                   not k.startswith(("reconcile.fluxcd.io/", "kustomize.toolkit.fluxcd.io/"))}
+    metadata = {k: v for k, v in metadata.items() if k not in ("labels", "annotations")}
+    metadata |= ({"labels": labels} if labels else {}) | ({"annotations": annotations} if annotations else {})
+    obj = {key: value for key, value in item.items() if key not in ("status", "metadata")} | {"metadata": metadata}
+    return obj, ((str(namespace), str(name)) if namespace and name else None)

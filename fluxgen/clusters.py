@@ -12,7 +12,7 @@ from pathlib import Path
 from fluxgen.errors import SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
-from fluxgen.sources import Source
+from fluxgen.sources import Source, kind_of
 from fluxgen.spec import Cluster, checked_spec
 from fluxgen.validator import validator_for
 
@@ -22,9 +22,11 @@ CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}} 
 def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -> list[Cluster]:
     """The spec of each cluster, in the order written; every problem of every cluster at once."""
     names = [app["name"] for app in doc["apps"]]
-    problems = [where(("clusters", cluster, "apps", name), "no app is named so" + did_you_mean(name, names))
+    namespace = doc["defaults"].get("namespace", "flux-system")
+    problems = [where(("clusters", cluster, "apps", name),
+                      "no app is named so" + did_you_mean(name.split("/")[-1], names))
                 for cluster, changes in doc["clusters"].items() for name in (changes or {}).get("apps", {})
-                if name not in names]
+                if not any(_matches(name, app, namespace) for app in doc["apps"])]
     problems += [where(("clusters", cluster, "apps", name, "name"), "an app keeps its name on every cluster")
                  for cluster, changes in doc["clusters"].items()
                  for name, change in (changes or {}).get("apps", {}).items() if isinstance(change, dict) and
@@ -59,20 +61,42 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
 def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where,
                   layers: set[str]):
     defaults = apply_changes(doc["defaults"], changes.get("defaults", {}))
-    kept = [i for i, app in enumerate(doc["apps"]) if changes.get("apps", {}).get(app["name"]) is not False]
-    here = _ClusterWhere(where, name, [doc["apps"][i]["name"] for i in kept], kept)
+    by_key = changes.get("apps", {})
+    keys = [_key_of(app, by_key, defaults.get("namespace", "flux-system")) for app in doc["apps"]]
+    kept = [i for i, key in enumerate(keys) if by_key.get(key) is not False]
+    absent = {app["name"] for app, key in zip(doc["apps"], keys, strict=True) if by_key.get(key) is False}
+    here = _ClusterWhere(where, name, [keys[i] or doc["apps"][i]["name"] for i in kept], kept)
     own = [doc["apps"][i] for i in kept]
-    changed = [index for index, app in enumerate(own) if changes.get("apps", {}).get(app["name"])]
+    changed = [index for index, i in enumerate(kept) if by_key.get(keys[i])]
     if changed:  # the changed apps are checked again, all in one go
         validator = validator_for("changed apps", CHANGED)
-        merged = validator.validated({"apps": [apply_changes(own[index], changes["apps"][own[index]["name"]])
+        merged = validator.validated({"apps": [apply_changes(own[index], by_key[keys[kept[index]]])
                                                for index in changed]})
         if merged is None:
             raise SpecError([here(("apps", changed[path[1]]) + path[2:], message)
                              for path, message in messages(validator._errors, CHANGED)])
         for index, app in zip(changed, merged["apps"], strict=True):
             own[index] = app
-    return checked_spec(defaults, own, declared, base, here, layers)
+    return checked_spec(defaults, own, declared, base, here, layers, absent)
+
+
+def _matches(key: str, app: dict, namespace: str) -> int:
+    """How closely a key of clusters.NAME.apps names `app` (0: not at all). A key is the app's
+    name, optionally after its namespace (NAMESPACE/NAME) and its kind (HelmRelease/NAME,
+    Kustomization/NAMESPACE/NAME), for apps that share a name."""
+    parts = key.split("/")
+    kind = parts.pop(0) if parts[0] in ("HelmRelease", "Kustomization") else None
+    if kind not in (None, kind_of(app)) or len(parts) > 2 or parts[-1] != app["name"]:
+        return 0
+    if len(parts) == 2 and parts[0] != app.get("namespace", namespace):
+        return 0
+    return 1 + (kind is not None) + (len(parts) == 2)
+
+
+def _key_of(app: dict, by_key: dict, namespace: str) -> str | None:
+    """The key of the change that applies to `app` on a cluster: the one that names it most closely."""
+    found = max(((_matches(key, app, namespace), key) for key in by_key), default=(0, None))
+    return found[1] if found[0] else None
 
 
 def apply_changes(app: dict, changes: dict) -> dict:

@@ -14,6 +14,10 @@ from fluxgen.flux_schema import DURATION, as_text
 API_VERSION = "fluxgen/v1"
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A DNS label that may hold Flux's postBuild variables (${CLUSTER}, ${NS:=default}), substituted
+# by the Kustomization that applies the object: names as many repositories write them.
+_VARIABLE = r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[=-][^}]*)?\}"
+FLUX_LABEL = rf"^(?:[a-z0-9]|{_VARIABLE})(?:[-a-z0-9]|{_VARIABLE})*(?<!-)$"
 GIT_REFS = ("branch", "tag", "semver", "commit")
 SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository")
 SHORT_REF = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # NAME or NAMESPACE/NAME
@@ -102,6 +106,8 @@ def _text(description: str, **rules) -> dict:
 HINTS = {
     DNS_LABEL: "must be a DNS-1123 label: lowercase letters, digits and '-', "
                "starting and ending with a letter or digit",
+    FLUX_LABEL: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or "
+                "digit (Flux's ${VAR} substitutions allowed)",
     DURATION: "must be a Go duration such as 30s, 5m, 1h or 1h30m (Flux has no 'd' unit: write 24h)",
     flux.SOURCE_TIMEOUT: "must be a duration in ms, s or m such as 30s or 5m (a source timeout takes no 'h')",
     flux.VALUES_KEY: "must be a key of the Secret or ConfigMap: letters, digits, '-', '_' and '.'",
@@ -111,6 +117,11 @@ HINTS = {
 
 def _label(description: str, **rules) -> dict:
     return _text(description, regex=DNS_LABEL, maxlength=63, **rules)
+
+
+def _flux_label(description: str, **rules) -> dict:
+    """The name or namespace of a Flux object, which may hold ${VAR} substitutions."""
+    return _text(description, regex=FLUX_LABEL, maxlength=63, **rules)
 
 
 def _duration(description: str) -> dict:
@@ -191,9 +202,9 @@ KUSTOMIZE = {
 DEPENDENCY = {
     "meta": {"hint": "must be the name of an app, or {name: ..., namespace: ...}"},
     "anyof": [  # cerberus allows no coerce inside anyof
-        {"type": "string", "regex": DNS_LABEL, "maxlength": 63},
+        {"type": "string", "regex": FLUX_LABEL, "maxlength": 63},
         {"type": "dict", "schema": {"name": _text("object name", maxlength=253) | {"required": True},
-                                    "namespace": _label("object namespace"),
+                                    "namespace": _flux_label("object namespace"),
                                     "readyExpr": _text("CEL expression that decides when the dependency is ready")}},
     ],
 }
@@ -206,7 +217,7 @@ SOURCE_OPTIONS = {"HelmRepository": flux.HELMREPOSITORY, "OCIRepository": flux.O
 
 # Keys that may stand in `defaults:` as well as on an app.
 SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
-    "namespace": _label("metadata.namespace of the Flux objects (default flux-system)") | {
+    "namespace": _flux_label("metadata.namespace of the Flux objects (default flux-system)") | {
         "meta": {"description": "metadata.namespace of the Flux objects", "default": "flux-system"}},
     "interval": _duration("spec.interval of the HelmRelease or Kustomization (default 5m)") | {
         "meta": {"description": "spec.interval of the HelmRelease or Kustomization", "default": "5m"}},
@@ -226,7 +237,7 @@ DEFAULTS = SHARED | {
 }
 
 APP = SHARED | {
-    "name": _label("name of the HelmRelease or Kustomization", required=True),
+    "name": _flux_label("name of the HelmRelease or Kustomization", required=True),
     "chart": {"type": "dict", "schema": CHART, "required": True, "excludes": ["kustomize", "chartRef"],
               "meta": {"description": "deploy a Helm chart"}},
     "chartRef": CHART_REF | {"required": True, "excludes": ["chart", "kustomize"]},

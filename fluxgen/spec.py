@@ -6,7 +6,7 @@ rules that span fields live in rules.py, the values files in values.py.
 """
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fluxgen import catalogue, document, files, rules, values
@@ -95,17 +95,21 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
 
 
 def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: Path, where: Where,
-                 layers: set[str] | None = None) -> Spec:
+                 layers: set[str] | None = None, absent: set[str] | None = None) -> Spec:
     """The Spec of apps as written (`own`) under `defaults`, once every rule holds. `layers`: the
     kustomize apps some app is placed under (on any cluster); a layer applies objects in their own
-    namespaces, so it has no targetNamespace unless one is written."""
+    namespaces, so it has no targetNamespace unless one is written. `absent`: the apps a cluster
+    leaves out; a `sources:` entry in the layer of one of them is left out with it."""
+    absent = absent or set()
+    here = [replace(source, layer=None) if source.layer in absent else source for source in declared]
+    declared = [source for source in declared if source.layer not in absent]
     if layers is None:
         layers = {app["layer"] for app in own if "layer" in app} | {s.layer for s in declared if s.layer}
     apps = [merge_app(defaults, app) for app in own]
     for app, written in zip(apps, own, strict=True):
         if app["name"] in layers and "kustomize" in app and "targetNamespace" not in {**defaults, **written}:
             app["targetNamespace"] = None
-    problems = rules.check(defaults, own, apps, declared, base, where)
+    problems = rules.check(defaults, own, apps, here, base, where)
     if not problems:
         problems += values.read_values(apps, base, where)
     if problems:

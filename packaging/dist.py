@@ -39,12 +39,20 @@ WHEELS = [
      "cerberus"),
     ("pyyaml-6.0.3-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
      "b8bb0864c5a28024fac8a632c443c87c5aa6f215c0b126c449ae1a150412f31d", "yaml"),
+    ("jinja2-3.1.6-py3-none-any.whl", "85ece4451f492d0c13c5dd7c13a64681a86afae63a5f347908daf103ce6d2f67", "jinja2"),
+    # MarkupSafe, like PyYAML: the same Python sources in every platform wheel; without its C
+    # extension it runs in pure Python
+    ("markupsafe-3.0.4-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+     "6da83a088f8ef93b2d483a8232a4dbf4d69d3d8496b568a03c56becac43e1808", "markupsafe"),
 ]
 DOWNLOAD = {  # pip arguments that fetch each wheel above, whatever machine builds
     "click": ["click==8.4.0"],
     "cerberus": ["Cerberus==1.3.8"],
     "yaml": ["--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--implementation", "cp",
              "--abi", "cp311", "PyYAML==6.0.3"],
+    "jinja2": ["Jinja2==3.1.6"],
+    "markupsafe": ["--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--implementation", "cp",
+                   "--abi", "cp311", "MarkupSafe==3.0.4"],
 }
 MAIN = "from fluxgen.cli import main\n\nmain()\n"
 COMPLETE = "from fluxgen.completion import kubectl_complete\n\nkubectl_complete()\n"

@@ -55,9 +55,10 @@ def root_kustomization(entry: str) -> dict:
 
 
 def flux_applies(repo: Path, entry: str, work: Path, kubectl: str, source: tuple = BOOTSTRAP,
-                 ) -> dict[tuple, Applied]:
+                 missing: list | None = None) -> dict[tuple, Applied]:
     """{(kind, namespace, name): Applied} for every Flux object Flux applies, starting at `entry`
-    (the objects as written, `${VAR}` in place)."""
+    (the objects as written, `${VAR}` in place). With `missing` (a list), a Kustomization whose
+    path does not exist applies nothing and is added to it (Flux would report it not ready)."""
     shutil.copytree(repo, work / "repo", symlinks=True)  # kustomization.yaml files are edited in this copy
     queue, done, applied = [root_kustomization(entry)], set(), {}
     everything: dict[tuple, dict] = {}  # every object applied so far, for substituteFrom
@@ -69,6 +70,9 @@ def flux_applies(repo: Path, entry: str, work: Path, kubectl: str, source: tuple
             continue
         done.add(ks_key)
         variables = None
+        if missing is not None and not (work / "repo" / ks["spec"].get("path", "./")).is_dir():
+            missing.append(ks_key)
+            continue
         for obj in build(work / "repo", ks, kubectl):
             obj["metadata"].setdefault("namespace", ks.get("spec", {}).get("targetNamespace", "default")) \
                 if is_flux(obj) else None
@@ -189,6 +193,11 @@ def normalized(obj: dict) -> dict:
             spec.pop("releaseName")
         if spec.get("storageNamespace") == obj["metadata"].get("namespace"):
             spec.pop("storageNamespace")
+    for dep in spec.get("dependsOn", []):
+        if dep.get("namespace") == obj["metadata"].get("namespace"):
+            dep.pop("namespace")
+    if isinstance(spec.get("path"), str):  # ./x and x are the same folder to Flux
+        spec["path"] = "./" + spec["path"].removeprefix("./").strip("/") if spec["path"].strip("./") else "./"
     for ref_field in ("sourceRef", "chartRef"):
         ref = spec.get(ref_field) or spec.get("chart", {}).get("spec", {}).get(ref_field) or {}
         if ref.get("namespace") == obj["metadata"].get("namespace"):

@@ -1,0 +1,262 @@
+"""Where `import` finds Flux objects: in files, or in what Flux applies from a GitOps repository.
+
+`flux_objects` reads the Flux objects of YAML files and folders (every document of every .yaml
+and .yml file; Helm chart templates and links are skipped). `flux_applies` finds them the way
+Flux does:
+
+Start where `flux bootstrap --path DIR` starts (a Kustomization of DIR on the repository's own
+GitRepository), build each Kustomization's path the way kustomize-controller does, and follow
+every Kustomization on that same GitRepository that the builds produce. A build: where a folder
+has no kustomization.yaml, one listing every .yaml/.yml file below it (a sub-folder with its
+own kustomization.yaml as one resource) is generated, as kustomize-controller does; then the
+Kustomization's targetNamespace, patches, images, components, namePrefix and nameSuffix are laid
+over it and `kubectl kustomize` builds it. The builds of one round run side by side.
+
+Objects are kept as written: `${VAR}` stays in place (fluxgen's specs keep it too); the
+variables of a Kustomization's postBuild are only used to follow its children's paths. The
+repository is copied into a temporary folder first (links are copied as links, never followed
+out of it), so the user's files are never touched.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fluxgen.errors import FluxgenError
+
+FLUX_GROUPS = ("source.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io")
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_PRODUCERS = ("resources", "components", "configMapGenerator", "secretGenerator", "helmCharts", "generators")
+_VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A Flux object and the Kustomization that applies it."""
+
+    obj: dict
+    by: tuple[str, str]  # (namespace, name); the bootstrap Kustomization is ("flux-system", "flux-system")
+
+
+def is_flux(obj) -> bool:
+    return isinstance(obj, dict) and str(obj.get("apiVersion", "")).split("/")[0] in FLUX_GROUPS
+
+
+def flux_objects(paths: list[str], problems: list[str]) -> list[tuple[dict, str]]:
+    """(object, FILE:LINE) of every Flux object in the files and folders `paths` ("-": standard
+    input), in path order. A file that is not YAML is an error; links are skipped and reported."""
+    from fluxgen import document, files
+    from fluxgen.errors import Problem, SpecError
+
+    found: list[tuple[dict, str]] = []
+    errors: list[Problem] = []
+    for given in paths:
+        for path, name in _yaml_files(given, problems, errors):
+            try:
+                raw = files.read_stdin() if path is None else files.read_bytes(path, follow_links=False)
+                documents = document.load_all(document.decode(raw, name), name)
+            except files.Unreadable as err:
+                errors.append(Problem(name, 0, "", f"cannot read: {err}"))
+                continue
+            except SpecError as err:
+                errors += err.problems
+                continue
+            for line, data in documents:
+                items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
+                found += [(item, f"{name}:{line}") for item in items or [] if is_flux(item) and
+                          isinstance(item.get("metadata"), dict) and isinstance(item["metadata"].get("name"), str)]
+    if errors:
+        raise SpecError(errors)
+    return found
+
+
+def _yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Path | None, str]]:
+    from fluxgen.errors import Problem
+
+    if given == "-":
+        return [(None, "<stdin>")]
+    root = Path(given)
+    if root.is_symlink() or not root.exists():
+        errors.append(Problem(given, 0, "", "no such file or folder" if not root.is_symlink() else
+                              "is a symbolic link; import does not follow links"))
+        return []
+    if root.is_file():
+        return [(root, given)]
+    found: list[tuple[Path | None, str]] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink() and
+                         not (d == "templates" and (here / "Chart.yaml").is_file()))  # a Helm chart's templates
+        for name in sorted(names):
+            path = here / name
+            if name.endswith((".yaml", ".yml")):
+                if path.is_symlink():
+                    problems.append(f"{path}: a symbolic link; skipped (import does not follow links)")
+                else:
+                    found.append((path, str(path)))
+    return found
+
+
+def root_kustomization(entry: str, source: tuple[str, str]) -> dict:
+    """The Kustomization `flux bootstrap --path ENTRY` (or the Flux Operator) makes."""
+    return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "path": "./" + entry.strip("/").removeprefix("./"), "prune": True,
+                     "sourceRef": {"kind": "GitRepository", "namespace": source[0], "name": source[1]}}}
+
+
+def flux_applies(repo: Path, entry: str, source: tuple[str, str], kubectl: str,
+                 problems: list[str]) -> list[Applied]:
+    """Every Flux object Flux applies from `repo` starting at `entry`, in the order found.
+    Kustomizations on another source are kept as they are, not followed; those whose path does
+    not build are added to `problems`."""
+    with tempfile.TemporaryDirectory(prefix="fluxgen-import-") as work:
+        copy = Path(work) / "repo"
+        shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        return _walk(copy, entry, source, kubectl, problems)
+
+
+def _walk(repo: Path, entry: str, source: tuple[str, str], kubectl: str, problems: list[str]) -> list[Applied]:
+    pending, done, applied = [root_kustomization(entry, source)], set(), []
+    everything: dict[tuple, dict] = {}  # every object applied so far, for substituteFrom
+    builds = repo.parent / "builds"
+    while pending:
+        todo = []
+        for ks in pending:
+            at = (ks["metadata"]["namespace"], ks["metadata"]["name"])
+            ref = ks["spec"].get("sourceRef", {})
+            if at in done or (ref.get("kind"), ref.get("namespace", at[0]), ref.get("name")) != ("GitRepository",
+                                                                                                   *source):
+                continue  # another source's Kustomization is kept as it is, not followed
+            done.add(at)
+            todo.append(ks)
+        for ks in todo:
+            _generate(repo / ks["spec"].get("path", "./"))
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
+            results = list(pool.map(lambda job: _build(repo, builds / str(len(done)) / str(job[0]), job[1], kubectl),
+                                    enumerate(todo)))
+        pending = []
+        for ks, (objects, problem) in zip(todo, results, strict=True):
+            at = (ks["metadata"]["namespace"], ks["metadata"]["name"])
+            if problem:
+                problems.append(f"Kustomization {at[0]}/{at[1]}: {problem}")
+                continue
+            variables = None
+            for obj in objects:
+                metadata = obj.setdefault("metadata", {})
+                metadata.setdefault("namespace", ks["spec"].get("targetNamespace", "default"))
+                everything[(obj.get("kind"), metadata.get("namespace"), metadata.get("name"))] = obj
+                if not is_flux(obj):
+                    continue
+                applied.append(Applied(obj, at))
+                if obj.get("kind") == "Kustomization" and isinstance(obj.get("spec"), dict):
+                    if "postBuild" in ks["spec"]:
+                        variables = _variables(ks, everything) if variables is None else variables
+                        obj = substituted(obj, variables)
+                    pending.append(obj)
+    return applied
+
+
+def _variables(ks: dict, everything: dict) -> dict:
+    """The postBuild variables of `ks`: its substituteFrom ConfigMaps and Secrets, then substitute."""
+    import base64
+
+    post = ks["spec"].get("postBuild") or {}
+    found: dict = {}
+    for ref in post.get("substituteFrom") or []:
+        obj = everything.get((ref.get("kind"), ks["metadata"]["namespace"], ref.get("name")), {})
+        data = dict(obj.get("data") or {})
+        if ref.get("kind") == "Secret":
+            data = {k: base64.b64decode(str(v)).decode(errors="replace") for k, v in data.items()}
+            data |= obj.get("stringData") or {}
+        found |= data
+    return found | (post.get("substitute") or {})
+
+
+def substituted(value, variables: dict):
+    """`value` with ${VAR} replaced as kustomize-controller does ($${VAR} is an escaped ${VAR})."""
+    if isinstance(value, dict):
+        return {key: substituted(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substituted(item, variables) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match) -> str:
+        if match[0] == "$${":
+            return "${"
+        return str(variables.get(match[1], match[2] if match[2] is not None else ""))
+    return _VARIABLE.sub(replace, value)
+
+
+def _generate(folder: Path) -> None:
+    """kustomize-controller's kustomization.yaml for a folder without one: every manifest below it."""
+    if not folder.is_dir() or any((folder / name).is_file() for name in KUSTOMIZATION_FILES):
+        return
+    resources = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        own = {d for d in dirs if any((here / d / name).is_file() for name in KUSTOMIZATION_FILES)}
+        resources += [(here / d).relative_to(folder).as_posix() for d in sorted(own)]
+        dirs[:] = sorted(set(dirs) - own)
+        resources += [(here / f).relative_to(folder).as_posix() for f in sorted(files)
+                      if f.endswith((".yaml", ".yml")) and not (here / f).is_symlink()]
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(resources)}))
+
+
+def _build(repo: Path, wrapper: Path, ks: dict, kubectl: str) -> tuple[list[dict], str | None]:
+    """(the objects, None) or ([], why not)."""
+    from fluxgen import document
+    from fluxgen.errors import SpecError
+
+    spec = ks["spec"]
+    folder = (repo / spec.get("path", "./")).resolve()
+    if not folder.is_dir() or not folder.is_relative_to(repo.resolve()):
+        return [], f"its path {spec.get('path')} is not a folder of the repository"
+    inner = next((folder / name for name in KUSTOMIZATION_FILES if (folder / name).is_file()), None)
+    try:
+        written = yaml.safe_load(inner.read_text()) if inner else {}
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as err:
+        return [], f"cannot read {inner.relative_to(repo) if inner else folder}: {err}"
+    if not isinstance(written, dict) or not any(written.get(field) for field in _PRODUCERS):
+        return [], None  # Flux builds an empty folder, or `resources: []`, as nothing (fluxcd/pkg#718, #757)
+    wrapper.mkdir(parents=True)
+    kustomization: dict = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                           "resources": [os.path.relpath(folder, wrapper)]}
+    if spec.get("targetNamespace"):
+        kustomization["namespace"] = spec["targetNamespace"]
+    for field in ("patches", "images"):
+        if spec.get(field):
+            kustomization[field] = spec[field]
+    if spec.get("components"):
+        kustomization["components"] = [os.path.relpath(folder / c, wrapper) for c in spec["components"]]
+    for field in ("namePrefix", "nameSuffix"):
+        if spec.get(field):
+            kustomization[field] = spec[field]
+    (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    try:
+        built = subprocess.run([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(wrapper)],
+                               capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise FluxgenError(f"cannot run {kubectl} kustomize: {err}") from err
+    if built.returncode != 0:
+        message = built.stderr.strip().replace(str(wrapper), "<build>").replace(str(repo) + "/", "")
+        message = message.replace(str(repo.parent) + "/", "")
+        return [], f"kustomize build of {spec.get('path')} failed: {message}"
+    try:
+        objects = [data for _, data in document.load_all(built.stdout, "<kustomize build>") if isinstance(data, dict)]
+    except SpecError as err:
+        return [], f"cannot read the kustomize build of {spec.get('path')}: {err.problems[0].message}"
+    for obj in objects:
+        for field, values in (spec.get("commonMetadata") or {}).items():
+            if isinstance(values, dict):
+                obj.setdefault("metadata", {}).setdefault(field, {}).update(values)
+    return objects, None

@@ -1,0 +1,317 @@
+"""import: Flux objects (of one or several clusters) -> the fluxgen.yaml that renders them. Pure.
+
+Each source becomes a `sources:` entry (the bootstrap GitRepository, and any source referenced but
+not found, an `existing: true` one); each HelmRelease and Kustomization an app with Flux's own
+field names; the Kustomization that applies an object becomes its `layer`. With several
+clusters, an app is written as the first cluster has it and every other cluster states its
+differences (`clusters.NAME.apps.APP`, `false` where it is absent). fluxgen's own defaults that
+would change an object (a targetNamespace, storageNamespace and createNamespace on every app, the
+release name) are set back to what Flux had. What fluxgen cannot express is reported, never
+dropped silently.
+"""
+
+import copy
+from collections import Counter
+from dataclasses import dataclass
+
+from fluxgen.schema import APP, SOURCE_ENTRIES
+
+SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository")
+APP_KINDS = ("HelmRelease", "Kustomization")
+BOOTSTRAP = ("flux-system", "flux-system")  # the namespace and name flux bootstrap gives its objects
+_CHART_SPEC = ("interval", "reconcileStrategy", "valuesFiles", "ignoreMissingValuesFiles", "verify")
+_NOT_OPTIONS = ("chart", "chartRef", "sourceRef", "path", "prune", "dependsOn")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A Flux object as read, where it was read, and the Kustomization that applies it."""
+
+    obj: dict
+    where: str  # FILE:LINE, or the Kustomization whose build holds it
+    by: tuple[str, str] | None = None  # (namespace, name); BOOTSTRAP for the cluster's own entry
+
+
+@dataclass(frozen=True)
+class Imported:
+    doc: dict  # the spec as data: sources, defaults, apps, clusters
+    notes: list[str]  # what could not be expressed as it was, or what import chose
+    counts: dict[str, int]  # Flux objects read per cluster ("" without clusters)
+
+
+def key(obj: dict) -> tuple[str, str, str]:
+    metadata = obj.get("metadata") or {}
+    return obj["kind"], metadata.get("namespace") or "default", metadata["name"]
+
+
+def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Imported:
+    """The spec of the objects of each cluster ("" for objects read without clusters); `paths`:
+    each cluster's bootstrap path."""
+    notes: list[str] = []
+    entries: dict[tuple, dict] = {}
+    per_cluster: dict[str, dict[tuple, dict]] = {}
+    counts = {}
+    for cluster, found in clusters.items():
+        objects = _without_common_metadata(_unique(found, notes))
+        counts[cluster] = len(objects)
+        for item in objects:
+            if item.obj["kind"] in SOURCE_KINDS:
+                entry = _entry(item, notes)
+                known = entries.setdefault(key(item.obj), entry)
+                if known != entry:
+                    notes.append(f"{_label(item.obj)} differs between clusters; sources: holds one version, the "
+                                 f"first cluster's ({item.where})")
+        per_cluster[cluster] = {key(item.obj): _app(item, notes) for item in objects
+                                if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
+    for app in (app for own in per_cluster.values() for app in own.values()):
+        for ref in _references(app):
+            entries.setdefault(ref, {"kind": ref[0], "name": ref[2], "namespace": ref[1], "existing": True})
+    apps, changes = _clusters(per_cluster, notes)
+    unique = Counter((namespace, name) for _, namespace, name in entries)
+    defaults = _defaults(apps, unique)
+    for app in apps:
+        for field, value in defaults.items():
+            if field != "targetNamespace" and _as_written(app.get(field), unique) == value:
+                del app[field]
+    for app in apps:
+        _short_references(app, unique, entries, app.get("namespace", defaults.get("namespace", "flux-system")))
+    for change in (change for cluster in (changes or {}).values() for change in cluster.values() if change):
+        _short_references(change, unique, entries, None)
+    doc: dict = {"sources": sorted(entries.values(), key=_entry_order), "defaults": defaults, "apps": apps}
+    if not doc["sources"]:
+        del doc["sources"]
+    if changes is not None:
+        doc["clusters"] = {name: {**({"path": paths[name]} if paths.get(name) else {}),
+                                  **({"apps": changes[name]} if changes[name] else {})} for name in per_cluster}
+    return Imported(doc, notes, counts)
+
+
+def _unique(found: list[Found], notes: list[str]) -> list[Found]:
+    """Each object once: the first one read (Flux would refuse the second, or apply it twice)."""
+    seen: dict[tuple, Found] = {}
+    for item in found:
+        first = seen.setdefault(key(item.obj), item)
+        if first is not item:
+            same = "the same object" if first.obj == item.obj else "another version of it"
+            notes.append(f"{_label(item.obj)} is also applied by {item.where} ({same}); kept the one of {first.where}")
+    return list(seen.values())
+
+
+def _without_common_metadata(objects: list[Found]) -> list[Found]:
+    """The objects without the labels and annotations that the commonMetadata of the
+    Kustomization applying them adds (fluxgen writes that Kustomization's commonMetadata)."""
+    common = {(item.obj["metadata"].get("namespace"), item.obj["metadata"]["name"]):
+              (item.obj.get("spec") or {}).get("commonMetadata") or {}
+              for item in objects if item.obj["kind"] == "Kustomization"}
+    result = []
+    for item in objects:
+        added = common.get(item.by) if item.by else None
+        metadata = item.obj.get("metadata") or {}
+        if added and isinstance(added, dict):
+            metadata = dict(metadata)
+            for field in ("labels", "annotations"):
+                own = {k: v for k, v in (metadata.get(field) or {}).items() if (added.get(field) or {}).get(k) != v}
+                metadata.pop(field, None)
+                metadata |= {field: own} if own else {}
+            item = Found({**item.obj, "metadata": metadata}, item.where, item.by)
+        result.append(item)
+    return result
+
+
+def _is_bootstrap(item: Found, path: str | None) -> bool:
+    """The Kustomization flux bootstrap made for the cluster's own folder (it is not fluxgen's)."""
+    metadata = item.obj["metadata"]
+    own = str(item.obj.get("spec", {}).get("path", "")).strip("/").removeprefix("./")
+    return (metadata.get("namespace"), metadata["name"]) == BOOTSTRAP and path is not None and own == path.strip("/")
+
+
+def _label(obj: dict) -> str:
+    kind, namespace, name = key(obj)
+    return f"{kind} {namespace}/{name}"
+
+
+def _entry(item: Found, notes: list[str]) -> dict:
+    """A `sources:` entry with the spec as written; the bootstrap GitRepository is existing."""
+    obj = item.obj
+    kind, namespace, name = key(obj)
+    entry: dict = {"kind": kind, "name": name, "namespace": namespace}
+    if kind == "GitRepository" and (namespace, name) == BOOTSTRAP:
+        return entry | {"existing": True}
+    spec = dict(obj.get("spec") or {})
+    fields = SOURCE_ENTRIES[kind]
+    for field, value in spec.items():
+        if field in fields and field not in ("kind", "name", "namespace", "existing", "layer"):
+            entry[field] = value
+        else:
+            notes.append(f"{_label(obj)} ({item.where}): spec.{field} cannot be written in fluxgen.yaml; left out")
+    if kind == "GitRepository" and "ref" not in spec:
+        entry["ref"] = {"branch": "master"}
+        notes.append(f"{_label(obj)} ({item.where}) has no ref, so Flux reads branch master; written as ref: "
+                     "{branch: master}")
+    _metadata_note(item, notes)
+    if item.by is not None and item.by != BOOTSTRAP:
+        entry["layer"] = item.by[1]
+    return entry
+
+
+def _metadata_note(item: Found, notes: list[str]) -> None:
+    extra = sorted(set(item.obj.get("metadata") or {}) - {"name", "namespace"})
+    if extra:
+        notes.append(f"{_label(item.obj)} ({item.where}): metadata.{', metadata.'.join(extra)} cannot be written in "
+                     "fluxgen.yaml; left out")
+
+
+def _app(item: Found, notes: list[str]) -> dict:
+    obj = item.obj
+    kind, namespace, name = key(obj)
+    spec = copy.deepcopy(obj.get("spec") or {})
+    app: dict = {"name": name, "namespace": namespace}
+    if item.by is not None and item.by != BOOTSTRAP:
+        app["layer"] = item.by[1]
+    if kind == "HelmRelease":
+        _release(app, spec, item, notes)
+    else:
+        app["kustomize"] = {"path": spec.get("path") or "./"}
+        if spec.get("prune") is False:
+            app["kustomize"]["prune"] = False
+        if "sourceRef" in spec:
+            app["sourceRef"] = _ref(spec["sourceRef"], namespace)
+    if spec.get("dependsOn"):
+        app["dependsOn"] = [{k: v for k, v in dep.items() if k != "namespace" or v != namespace}
+                            for dep in spec["dependsOn"]]
+    for field, value in spec.items():
+        if field in _NOT_OPTIONS:
+            continue
+        if field in APP and field not in ("name", "namespace", "layer", "kustomize", "git", "package", "valuesFiles"):
+            app[field] = value
+        else:
+            notes.append(f"{_label(obj)} ({item.where}): spec.{field} cannot be written in fluxgen.yaml; left out")
+    _metadata_note(item, notes)
+    return app
+
+
+def _release(app: dict, spec: dict, item: Found, notes: list[str]) -> None:
+    """The chart fields of a HelmRelease, and fluxgen's defaults set back to Flux's."""
+    namespace = app["namespace"]
+    if "chartRef" in spec:
+        app["chartRef"] = _ref(spec["chartRef"], namespace)
+    elif "chart" in spec:
+        chart_spec = (spec["chart"] or {}).get("spec") or {}
+        source = chart_spec.get("sourceRef") or {}
+        from_path = source.get("kind") in ("GitRepository", "Bucket")
+        chart: dict = {"path" if from_path else "name": chart_spec.get("chart")}
+        for field in ("version", *_CHART_SPEC):
+            if field in chart_spec:
+                chart[field] = chart_spec[field]
+        if from_path and "reconcileStrategy" not in chart_spec:
+            chart["reconcileStrategy"] = "ChartVersion"  # Flux's default; fluxgen's for Git charts is Revision
+        chart["sourceRef"] = _ref(source, namespace)
+        if (spec["chart"] or {}).get("metadata"):
+            chart["metadata"] = spec["chart"]["metadata"]
+        app["chart"] = chart
+        extra = sorted(set(chart_spec) - {"chart", "sourceRef", "version", *_CHART_SPEC})
+        if extra:
+            notes.append(f"{_label(item.obj)} ({item.where}): spec.chart.spec.{', '.join(extra)} cannot be written in "
+                         "fluxgen.yaml; left out")
+    target = spec.get("targetNamespace")
+    if "releaseName" not in spec and target:
+        spec["releaseName"] = f"{target}-{app['name']}"  # what Flux calls the release (fluxgen: the app's name)
+    if target and target != namespace and "storageNamespace" not in spec:
+        spec["storageNamespace"] = namespace  # Flux's default (fluxgen's: the target namespace)
+    if target and "createNamespace" not in (spec.get("install") or {}):
+        spec.setdefault("install", {})["createNamespace"] = False  # fluxgen's default is true
+
+
+def _ref(ref: dict, namespace: str) -> dict:
+    """Flux's reference, with the namespace always written (made short later)."""
+    return {"kind": ref.get("kind"), "name": ref.get("name"), "namespace": ref.get("namespace") or namespace}
+
+
+def _references(app: dict) -> list[tuple[str, str, str]]:
+    refs = [app.get("sourceRef"), app.get("chartRef"), app.get("chart", {}).get("sourceRef")]
+    return [(ref["kind"], ref["namespace"], ref["name"]) for ref in refs
+            if isinstance(ref, dict) and ref["kind"] in SOURCE_KINDS]
+
+
+def _short_references(app: dict, unique: Counter, entries: dict, namespace: str | None) -> None:
+    """NAME where the entry is the only source of that name in the app's namespace, NAMESPACE/NAME
+    where that is unique, else Flux's mapping (also for sources that cannot be entries)."""
+    for holder, field in ((app, "sourceRef"), (app, "chartRef"), (app.get("chart") or {}, "sourceRef")):
+        ref = holder.get(field)
+        if not isinstance(ref, dict):
+            continue
+        if (ref["kind"], ref["namespace"], ref["name"]) in entries:
+            holder[field] = _as_written(ref, unique, namespace)
+        elif ref["namespace"] == namespace:
+            del ref["namespace"]
+
+
+def _as_written(ref, unique: Counter, namespace: str | None = None):
+    """A reference as the spec writes it: NAME or NAMESPACE/NAME where no other source of the spec
+    has that namespace and name, else the mapping."""
+    if not isinstance(ref, dict) or unique[(ref["namespace"], ref["name"])] > 1:
+        return ref
+    return ref["name"] if ref["namespace"] == namespace else f"{ref['namespace']}/{ref['name']}"
+
+
+def _clusters(per_cluster: dict[str, dict[tuple, dict]], notes: list[str]) -> tuple[list[dict], dict | None]:
+    """The apps as the first cluster holding each has them, and each cluster's changes (None
+    without clusters)."""
+    order: dict[tuple, dict] = {}
+    for own in per_cluster.values():
+        for app_key, app in own.items():
+            order.setdefault(app_key, app)
+    apps = [copy.deepcopy(app) for app in order.values()]
+    if list(per_cluster) == [""]:
+        return apps, None
+    names = Counter(app["name"] for app in apps)
+    kinds = Counter((kind, name) for kind, _, name in order)
+    changes: dict[str, dict] = {}
+    for cluster, own in per_cluster.items():
+        changes[cluster] = {}
+        for app_key, base in order.items():
+            mine = own.get(app_key)
+            if mine == base:
+                continue
+            kind, namespace, name = app_key
+            change_key = name if names[name] == 1 else f"{kind}/{name}" if kinds[(kind, name)] == 1 else \
+                f"{kind}/{namespace}/{name}"
+            changes[cluster][change_key] = False if mine is None else _difference(base, mine)
+    return apps, changes
+
+
+def _difference(base: dict, mine: dict) -> dict:
+    """What merged over `base` (mappings merge, lists are replaced, null removes) gives `mine`."""
+    change: dict = {}
+    for field in mine:
+        if field not in base or base[field] != mine[field]:
+            both = isinstance(base.get(field), dict) and isinstance(mine[field], dict) and \
+                field not in ("sourceRef", "chartRef")  # a reference changes whole
+            change[field] = _difference(base[field], mine[field]) if both else mine[field]
+    for field in base:
+        if field not in mine:
+            change[field] = None
+    return change
+
+
+def _defaults(apps: list[dict], unique: Counter) -> dict:
+    """Settings most apps share, where lifting them changes no app: the namespace and interval
+    (every Flux object has one), and the source most Kustomizations read (every Kustomization has
+    one, so none inherits it that did not have it)."""
+    defaults: dict = {}
+    for field in ("namespace", "interval"):
+        common = Counter(app.get(field) for app in apps).most_common(1)
+        if common and common[0][1] > 1:
+            defaults[field] = common[0][0]
+    refs = Counter(str(_as_written(app["sourceRef"], unique)) for app in apps
+                   if "kustomize" in app and isinstance(app.get("sourceRef"), dict))
+    if refs and refs.most_common(1)[0][1] > 1:
+        best = refs.most_common(1)[0][0]
+        defaults["sourceRef"] = next(_as_written(app["sourceRef"], unique) for app in apps if "kustomize" in app and
+                                     str(_as_written(app["sourceRef"], unique)) == best)
+    defaults["targetNamespace"] = None  # as Flux: no target namespace unless the object has one
+    return defaults
+
+
+def _entry_order(entry: dict) -> tuple:
+    return not entry.get("existing", False), SOURCE_KINDS.index(entry["kind"]), entry["namespace"], entry["name"]
