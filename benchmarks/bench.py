@@ -16,6 +16,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "fluxgen.yaml"
+IMPORTS = [  # public repositories pinned in tests/upstream.lock (python tests/install_tools.py fetches them)
+    ("zhorvath83/home-ops/3ca71f04382acd0ea2bb1bac4704e00de6beb634", {"main": "kubernetes/flux/cluster"}),
+    ("joryirving/home-ops/0560f711e5993b5d905fc835f985d6e16c75c6bf",
+     {name: f"kubernetes/clusters/{name}" for name in ("main", "test", "utility")}),
+]
 
 
 def spec_with(apps: int) -> str:
@@ -105,13 +110,13 @@ def reuse_row(plugin: str, count: int, runs: int, tmp: Path) -> tuple:
             "target < 2 s (3 kubectl calls; memory includes kubectl)")
 
 
-def measure(command: list[str], runs: int, before=lambda: None, env=None) -> tuple[float, float]:
+def measure(command: list[str], runs: int, before=lambda: None, env=None, cwd=None) -> tuple[float, float]:
     """(median seconds, peak MiB) over `runs` fresh processes; `before` runs ahead of each, untimed."""
     times, peaks = [], []
     for _ in range(runs):
         before()
         started = time.perf_counter()
-        pid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env).pid
+        pid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd).pid
         _, status, usage = os.wait4(pid, 0)
         times.append(time.perf_counter() - started)
         if os.waitstatus_to_exitcode(status) != 0:
@@ -126,6 +131,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--package", type=int, default=500, help="manifests to package (0: skip)")
     parser.add_argument("--clusters", type=int, default=1000, help="apps of the 3-cluster spec (0: skip)")
+    parser.add_argument("--imports", type=int, default=1, help="time import on the pinned repositories (0: skip)")
     parser.add_argument("--existing", type=int, default=5000, help="sources in the emulated cluster (0: skip)")
     args = parser.parse_args()
     # the entry point pip installed next to this interpreter (a pyenv shim on PATH would add its own start-up)
@@ -163,6 +169,16 @@ def main() -> None:
             took, peak = measure([plugin, "render", "-f", str(spec), "--output-dir", str(out)], args.runs,
                                  before=lambda: shutil.rmtree(out, ignore_errors=True))
             rows.append((f"write the repository of 3 clusters, {args.clusters:,} apps", took, peak, ""))
+        for repository, clusters in IMPORTS if args.imports else []:
+            root = ROOT / ".upstream" / repository
+            if not root.is_dir():
+                sys.exit(f"{root}: missing; run python tests/install_tools.py first")
+            command = [plugin, "import", *[arg for cluster, folder in clusters.items()
+                                           for arg in ("--cluster", f"{cluster}={folder}")]]
+            env = dict(os.environ, PATH=os.pathsep.join([str(ROOT / ".tools" / "bin"), os.environ["PATH"]]))
+            took, peak = measure(command, max(1, args.runs // 4), env=env, cwd=root)
+            rows.append((f"import {repository.split('/')[0]}/{repository.split('/')[1]} ({len(clusters)} cluster(s))",
+                         took, peak, "kubectl kustomize per Kustomization, side by side"))
         if args.existing:
             rows.append(reuse_row(plugin, args.existing, args.runs, Path(tmp)))
         if args.package:

@@ -294,7 +294,7 @@ def init(spec_file, cluster_name, **flags):
         spec = parse_spec(text, str(path), path.parent)  # a spec render refuses is not added to
         known, apps, catalogue = spec.defaults, spec.every_app(), spec.sources
         clusters = [cluster.name for cluster in spec.clusters]
-    if cluster_name is not None and cluster_name not in clusters or cluster_name == "":
+    if cluster_name is not None and (cluster_name not in clusters or cluster_name == ""):
         raise click.UsageError(f"--cluster {cluster_name}: " + (f"the spec has no such cluster (it has "
                                                                 f"{', '.join(clusters)})" if clusters else
                                                                 "the spec has no clusters: section"))
@@ -319,8 +319,9 @@ def init(spec_file, cluster_name, **flags):
     new_text = interview.new_spec(scenario, answers) if text is None else interview.add_app(text, str(path), entry)
     if cluster_name is not None:
         if entry["name"] in {app["name"] for app in apps}:
-            raise click.UsageError(f"--cluster {cluster_name}: clusters: changes apps by name, and {entry['name']} "
-                                   "already names an app of the spec; give the new app another --name")
+            raise click.UsageError(f"--cluster {cluster_name}: {entry['name']} already names an app of the spec, and "
+                                   f"init leaves the new app out of the other clusters by its name; give it another "
+                                   "--name")
         new_text = interview.leave_out(new_text, str(path), entry["name"], [c for c in clusters if c != cluster_name])
     spec = parse_spec(new_text, str(path), path.parent)  # never write what render would refuse
     if cluster_name is not None:
@@ -423,6 +424,8 @@ def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, requ
         raise click.UsageError("--from-cluster reads the cluster: leave out PATH and --cluster")
     if request_timeout is not None:
         _check_timeout(request_timeout)
+    if source != "flux-system/flux-system" and not cluster_dirs:
+        raise click.UsageError("--source only applies with --cluster")
     namespace, _, name = source.partition("/")
     if not namespace or not name or "/" in name:
         raise click.UsageError(f"--source {source!r}: write NAMESPACE/NAME, e.g. flux-system/flux-system")
@@ -434,6 +437,8 @@ def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, requ
 
         found[""] = [importer.Found(obj, "the cluster", by) for obj, by in
                      flux_objects(context, kubeconfig, request_timeout)]
+        bootstrap[""] = next((str(item.obj.get("spec", {}).get("path", "")) for item in found[""]
+                              if importer.key(item.obj) == ("Kustomization", *importer.BOOTSTRAP)), "")
         origin = "the current cluster" + (f" (context {context})" if context else "")
     elif cluster_dirs:
         if len(paths) > 1:

@@ -22,11 +22,10 @@ CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}} 
 def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -> list[Cluster]:
     """The spec of each cluster, in the order written; every problem of every cluster at once."""
     names = [app["name"] for app in doc["apps"]]
-    namespace = doc["defaults"].get("namespace", "flux-system")
     problems = [where(("clusters", cluster, "apps", name),
                       "no app is named so" + did_you_mean(name.split("/")[-1], names))
                 for cluster, changes in doc["clusters"].items() for name in (changes or {}).get("apps", {})
-                if not any(_matches(name, app, namespace) for app in doc["apps"])]
+                if not any(_closeness(name, app, _namespace(doc, changes)) for app in doc["apps"])]
     problems += [where(("clusters", cluster, "apps", name, "name"), "an app keeps its name on every cluster")
                  for cluster, changes in doc["clusters"].items()
                  for name, change in (changes or {}).get("apps", {}).items() if isinstance(change, dict) and
@@ -62,7 +61,14 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
                   layers: set[str]):
     defaults = apply_changes(doc["defaults"], changes.get("defaults", {}))
     by_key = changes.get("apps", {})
-    keys = [_key_of(app, by_key, defaults.get("namespace", "flux-system")) for app in doc["apps"]]
+    namespace = defaults.get("namespace", "flux-system")
+    keys = [_key_of(app, by_key, namespace) for app in doc["apps"]]
+    twice = [(key, other) for app, key in zip(doc["apps"], keys, strict=True) for other in by_key
+             if key is not None and other != key and
+             _closeness(other, app, namespace) == _closeness(key, app, namespace)]
+    if twice:
+        raise SpecError([where(("clusters", name, "apps", other), f"names the same app as {key}; write its change "
+                                                                  "under one key") for key, other in twice[:1]])
     kept = [i for i, key in enumerate(keys) if by_key.get(key) is not False]
     absent = {app["name"] for app, key in zip(doc["apps"], keys, strict=True) if by_key.get(key) is False}
     here = _ClusterWhere(where, name, [keys[i] or doc["apps"][i]["name"] for i in kept], kept)
@@ -80,10 +86,10 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
     return checked_spec(defaults, own, declared, base, here, layers, absent)
 
 
-def _matches(key: str, app: dict, namespace: str) -> int:
-    """How closely a key of clusters.NAME.apps names `app` (0: not at all). A key is the app's
-    name, optionally after its namespace (NAMESPACE/NAME) and its kind (HelmRelease/NAME,
-    Kustomization/NAMESPACE/NAME), for apps that share a name."""
+def _closeness(key: str, app: dict, namespace: str) -> int:
+    """How closely a key of clusters.NAME.apps names `app` (0: not at all, 3: kind, namespace and
+    name). A key is the app's name, optionally after its namespace (NAMESPACE/NAME) and its kind
+    (HelmRelease/NAME, Kustomization/NAMESPACE/NAME), for apps that share a name."""
     parts = key.split("/")
     kind = parts.pop(0) if parts[0] in ("HelmRelease", "Kustomization") else None
     if kind not in (None, kind_of(app)) or len(parts) > 2 or parts[-1] != app["name"]:
@@ -93,9 +99,14 @@ def _matches(key: str, app: dict, namespace: str) -> int:
     return 1 + (kind is not None) + (len(parts) == 2)
 
 
+def _namespace(doc: dict, changes: dict | None) -> str:
+    """The Flux namespace of a cluster's apps that set none."""
+    return apply_changes(doc["defaults"], (changes or {}).get("defaults", {})).get("namespace", "flux-system")
+
+
 def _key_of(app: dict, by_key: dict, namespace: str) -> str | None:
     """The key of the change that applies to `app` on a cluster: the one that names it most closely."""
-    found = max(((_matches(key, app, namespace), key) for key in by_key), default=(0, None))
+    found = max(((_closeness(key, app, namespace), key) for key in by_key), default=(0, None))
     return found[1] if found[0] else None
 
 

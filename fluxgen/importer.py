@@ -63,6 +63,8 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
                                  f"first cluster's ({item.where})")
         per_cluster[cluster] = {key(item.obj): _app(item, notes) for item in objects
                                 if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
+        notes += [f"{_label(item.obj)} ({item.where}): fluxgen does not write {item.obj['kind']} objects; left out"
+                  for item in objects if item.obj["kind"] not in (*SOURCE_KINDS, *APP_KINDS)]
     for app in (app for own in per_cluster.values() for app in own.values()):
         for ref in _references(app):
             entries.setdefault(ref, {"kind": ref[0], "name": ref[2], "namespace": ref[1], "existing": True})
@@ -121,8 +123,9 @@ def _without_common_metadata(objects: list[Found]) -> list[Found]:
 def _is_bootstrap(item: Found, path: str | None) -> bool:
     """The Kustomization flux bootstrap made for the cluster's own folder (it is not fluxgen's)."""
     metadata = item.obj["metadata"]
-    own = str(item.obj.get("spec", {}).get("path", "")).strip("/").removeprefix("./")
-    return (metadata.get("namespace"), metadata["name"]) == BOOTSTRAP and path is not None and own == path.strip("/")
+    own = str(item.obj.get("spec", {}).get("path", "")).removeprefix("./").strip("/")
+    return (metadata.get("namespace"), metadata["name"]) == BOOTSTRAP and path is not None and \
+        own == path.removeprefix("./").strip("/")
 
 
 def _label(obj: dict) -> str:
@@ -300,7 +303,7 @@ def _defaults(apps: list[dict], unique: Counter) -> dict:
     one, so none inherits it that did not have it)."""
     defaults: dict = {}
     for field in ("namespace", "interval"):
-        common = Counter(app.get(field) for app in apps).most_common(1)
+        common = Counter(app[field] for app in apps if field in app).most_common(1)
         if common and common[0][1] > 1:
             defaults[field] = common[0][0]
     refs = Counter(str(_as_written(app["sourceRef"], unique)) for app in apps

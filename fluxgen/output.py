@@ -98,7 +98,8 @@ def _scalar(value) -> str:
     elif isinstance(value, bool):
         return "true" if value else "false"
     elif isinstance(value, int):
-        return str(int(value))
+        if scalars.go_int(str(int(value))) == value:  # beyond 64 bits, Go would not read it back as this number
+            return str(int(value))
     elif value == {}:
         return "{}"
     elif value == []:

@@ -418,3 +418,26 @@ def test_layers_without_clusters_write_a_folder_per_app(tmp_path):
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.yaml")) == [
         "apps/flux-kustomization.yaml", "deploy/kustomization.yaml", "deploy/podinfo/helmrelease.yaml",
         "deploy/podinfo/helmrepository.yaml"]
+
+
+def test_a_change_can_name_one_of_several_apps_that_share_a_name(tmp_path):
+    spec = SPEC.replace("  - name: podinfo\n    layer: apps\n", "  - name: apps\n    layer: apps\n") % \
+        "      HelmRelease/apps: {interval: 1m}\n      Kustomization/flux-system/apps: {interval: 2m}"
+    (tmp_path / "fluxgen.yaml").write_text(spec)
+    result = run("render", "-f", "fluxgen.yaml", "--cluster", "staging", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    intervals = {doc["kind"]: doc["spec"]["interval"] for doc in yaml.safe_load_all(result.stdout)
+                 if doc["metadata"]["name"] == "apps"}
+    assert intervals == {"HelmRelease": "1m", "Kustomization": "2m"}
+    (tmp_path / "fluxgen.yaml").write_text(spec.replace("Kustomization/flux-system/apps", "Kustomization/web/apps"))
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert result.returncode == 1 and "clusters.staging.apps.Kustomization/web/apps: no app is named so" in result.stderr
+
+
+@pytest.mark.parametrize("name, valid", [("runner-${CLUSTER}", True), ("${APP:=web}", True), ("runner-${", False),
+                                         ("Runner-${CLUSTER}", False), ("runner-${CLUSTER}-", False)])
+def test_names_may_hold_flux_substitutions(tmp_path, name, valid):
+    (tmp_path / "fluxgen.yaml").write_text(
+        f"apps:\n  - name: '{name}'\n    chart: {{repository: https://stefanprodan.github.io/podinfo, name: podinfo}}\n")
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert (result.returncode == 0) is valid, result.stderr

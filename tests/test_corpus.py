@@ -286,7 +286,7 @@ SPECS = {
         "  - name: Web\n"
         "    kustomize: {path: a}\n",
         1, ["fluxgen.yaml:2: apps[0].name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit"]),
+            "ending with a letter or digit (Flux's ${VAR} substitutions allowed)"]),
     'name too long': (
         "apps:\n"
         "  - name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
@@ -297,7 +297,7 @@ SPECS = {
         "  - name: my_app\n"
         "    kustomize: {path: a}\n",
         1, ["fluxgen.yaml:2: apps[0].name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit"]),
+            "ending with a letter or digit (Flux's ${VAR} substitutions allowed)"]),
     'interval in days': (
         "defaults: {git: {url: https://github.com/org/fleet}}\n"
         "apps:\n"
@@ -321,7 +321,7 @@ SPECS = {
         "    kustomize: {path: site}\n"
         "    namespace: Flux.System\n",
         1, ["fluxgen.yaml:5: apps[0].namespace: must be a DNS-1123 label: lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit"]),
+            "starting and ending with a letter or digit (Flux's ${VAR} substitutions allowed)"]),
     'version is a boolean': (
         "apps:\n"
         "  - name: web\n"

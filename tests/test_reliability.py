@@ -330,7 +330,7 @@ def test_a_trailing_newline_or_a_boolean_does_not_pass_for_a_name_or_a_number(tm
     result = run("render", "-f", str(spec))
     assert result.stderr.splitlines() == [
         f"{spec}:2: apps[0].name: must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
-        "with a letter or digit",
+        "with a letter or digit (Flux's ${VAR} substitutions allowed)",
         f"{spec}:3: apps[0].chart.repository: must not contain spaces or control characters",
         f"{spec}:4: apps[0].interval: must be a Go duration such as 30s, 5m, 1h or 1h30m (Flux has no 'd' unit: "
         "write 24h)",

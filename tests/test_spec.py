@@ -88,7 +88,8 @@ BROKEN = {
                             ["fluxgen.yaml:4: apps[1].name: apps[0] is already the HelmRelease 'web' of namespace flux-system"]),
     "name not a DNS label": (HEAD + "  - name: Web_1\n    chart: {repository: https://c.example.com, name: w}\n",
                              ["fluxgen.yaml:2: apps[0].name: must be a DNS-1123 label: lowercase letters, digits "
-                              "and '-', starting and ending with a letter or digit"]),
+                              "and '-', starting and ending with a letter or digit (Flux's ${VAR} substitutions "
+                              "allowed)"]),
     "name too long": (HEAD + f"  - name: {'a' * 64}\n    kustomize: {{path: x}}\n",
                       ["fluxgen.yaml:2: apps[0].name: must be at most 63 characters long"]),
     "release name too long": (HEAD + f"  - name: {'a' * 54}\n    chart: {{repository: https://c.example.com, name: w}}\n",
