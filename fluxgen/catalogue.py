@@ -30,8 +30,8 @@ def declared_sources(entries: list[dict], namespace: str) -> list[Source]:
                    dict(entry.get("ref") or ({"branch": "main"} if entry["kind"] == "GitRepository" and not
                                              entry.get("existing") else {})),
                    {key: value for key, value in entry.items() if key not in _NOT_SPEC}, entry["name"],
-                   existing=bool(entry.get("existing")), declared=True, layer=entry.get("layer"))
-            for entry in entries]
+                   existing=bool(entry.get("existing")), declared=True, layer=entry.get("layer"), entry=index)
+            for index, entry in enumerate(entries)]
 
 
 def check(entries: list[dict], default_namespace: str, where: Where) -> tuple[list[dict], list[Problem]]:

@@ -457,7 +457,9 @@ def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, requ
                                        "folder in the repository)")
             if cluster in found:
                 raise click.UsageError(f"--cluster {cluster}: given twice")
-            if not (repo / folder).is_dir() or ".." in folder.split("/"):
+            if folder in bootstrap.values():
+                raise click.UsageError(f"--cluster {pair}: {folder} is another cluster's folder too")
+            if not (repo / folder).is_dir() or not (repo / folder).resolve().is_relative_to(repo.resolve()):
                 raise FluxgenError(f"--cluster {pair}: {repo / folder} is not a folder of the repository")
             bootstrap[cluster] = folder
             failed: list[str] = []
@@ -475,20 +477,43 @@ def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, requ
     if not any(found.values()):
         raise FluxgenError(f"no Flux objects found in {origin}" + (f" ({problems[0]})" if problems else ""))
     result = importer.import_spec(found, bootstrap)
+    if not result.doc["apps"]:
+        raise FluxgenError(f"no HelmRelease or Kustomization found in {origin}; a fluxgen.yaml needs at least one")
     summary = "; ".join(f"{cluster + ': ' if cluster else ''}{count} Flux objects"
                         for cluster, count in result.counts.items())
     args = "".join(f" {arg}" for arg in sys.argv[2:]) if sys.argv[1:2] == ["import"] else ""
-    text = spec_text(result.doc, args, origin, summary, len(problems) + len(result.notes))
+    notes = problems + result.notes
+    try:
+        text = _checked_import(result.doc, notes, lambda n: spec_text(result.doc, args, origin, summary, n))
+    finally:  # what was left out, and why, even when nothing could be written
+        for note in notes:
+            click.echo(f"warning: {note}", err=True)
+    _emit(text)
+
+
+def _checked_import(doc: dict, notes: list[str], text_of) -> str:
+    """The imported spec's text, once it validates and renders on every cluster; an app or layer
+    that keeps it from doing so is left out and reported (what fluxgen cannot express)."""
+    from fluxgen import importer, pipeline
     from fluxgen.spec import parse_spec
 
-    try:
-        parse_spec(text, "the imported fluxgen.yaml", Path("."))
-    except SpecError as err:
-        raise FluxgenError("import made a fluxgen.yaml that does not validate (please report it):\n" + "\n".join(
-            format_problem(problem) for problem in err.problems)) from err
-    for note in problems + result.notes:
-        click.echo(f"warning: {note}", err=True)
-    _emit(text)
+    for _ in range(10):
+        text = text_of(len(notes))
+        try:
+            spec = parse_spec(text, "the imported fluxgen.yaml", Path("."))
+            for one in [cluster.spec for cluster in spec.clusters] or [spec]:
+                pipeline.render(one)
+            return text
+        except SpecError as err:
+            problems = err.problems
+        except (FluxgenError, ValueError) as err:
+            raise FluxgenError(f"the imported objects render differently than read: {err}") from err
+        if not importer.leave_out(doc, [(p.path, p.message) for p in problems], notes):
+            raise FluxgenError("the imported objects cannot be written as a valid fluxgen.yaml:\n" + "\n".join(
+                f"{p.path}: {p.message}" for p in problems))
+        if not doc["apps"]:
+            raise FluxgenError("no HelmRelease or Kustomization could be written in a fluxgen.yaml")
+    raise FluxgenError("the imported objects cannot be written as a valid fluxgen.yaml")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -182,7 +182,8 @@ def flux_objects(context: str | None = None, kubeconfig: str | None = None,
         except (json.JSONDecodeError, AttributeError) as err:
             raise ClusterError(f"kubectl get {FLUX_KINDS[kind][0]}: the answer is not a JSON list") from err
         found += [_as_written(item) for item in items if isinstance(item, dict) and isinstance(item.get("metadata"),
-                                                                                                 dict)]
+                                                                                                 dict)
+                  and isinstance(item["metadata"].get("name"), str)]
     return found
 
 

@@ -71,7 +71,8 @@ def flux_objects(paths: list[str], problems: list[str]) -> list[tuple[dict, str]
             for line, data in documents:
                 items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
                 found += [(item, f"{name}:{line}") for item in items or [] if is_flux(item) and
-                          isinstance(item.get("metadata"), dict) and isinstance(item["metadata"].get("name"), str)]
+                          isinstance(item.get("kind"), str) and isinstance(item.get("metadata"), dict) and
+                          isinstance(item["metadata"].get("name"), str)]
     if errors:
         raise SpecError(errors)
     return found
@@ -119,8 +120,108 @@ def flux_applies(repo: Path, entry: str, source: tuple[str, str], kubectl: str,
     not build are added to `problems`."""
     with tempfile.TemporaryDirectory(prefix="fluxgen-import-") as work:
         copy = Path(work) / "repo"
-        shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        try:
+            shutil.copytree(repo, copy, symlinks=True, ignore=_ignored(repo))
+        except (shutil.Error, OSError) as err:
+            raise FluxgenError(f"cannot copy the repository {repo} to build it: {_first(err)}") from err
+        _unlink_outside(copy)
+        outside = _reads_outside(copy)
+        if outside:
+            problems += outside
+            return []
         return _walk(copy, entry, source, kubectl, problems)
+
+
+# What source-controller leaves out of a Git artifact (its default .sourceignore), then the
+# repository's own .sourceignore: Flux never sees these files.
+_EXCLUDED = (".git", ".gitignore", ".gitmodules", ".gitattributes", ".github", ".circleci", ".travis.yml",
+             ".gitlab-ci.yml", "appveyor.yml", ".drone.yml", "cloudbuild.yaml", "codeship-services.yml",
+             "codeship-steps.yml", ".goreleaser.yml", ".sops.yaml", ".flux.yaml", "*.jpg", "*.jpeg", "*.gif", "*.png",
+             "*.wmv", "*.flv", "*.tar.gz", "*.zip")
+
+
+def _ignored(repo: Path):
+    """shutil.copytree's `ignore`: the default exclusions and the root .sourceignore's patterns
+    (gitignore's basic forms: NAME, *.ext, dir/, /anchored; no negation)."""
+    import fnmatch
+
+    patterns = list(_EXCLUDED)
+    try:
+        patterns += [line.strip() for line in (repo / ".sourceignore").read_text().splitlines()
+                     if line.strip() and not line.startswith(("#", "!"))]
+    except (OSError, UnicodeDecodeError):
+        pass
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(repo).as_posix()
+        dropped = set()
+        for name in names:
+            path = name if relative == "." else f"{relative}/{name}"
+            for pattern in patterns:
+                bare = pattern.rstrip("/")
+                if bare.startswith("/") or "/" in bare:
+                    hit = fnmatch.fnmatch(path, bare.lstrip("/")) or path.startswith(bare.lstrip("/") + "/")
+                else:
+                    hit = fnmatch.fnmatch(name, bare)
+                if hit and (not pattern.endswith("/") or (Path(folder) / name).is_dir()):
+                    dropped.add(name)
+        return dropped
+    return ignore
+
+
+def _first(err: Exception) -> str:
+    if isinstance(err, shutil.Error) and err.args and isinstance(err.args[0], list) and err.args[0]:
+        return str(err.args[0][0][-1])
+    return str(err)
+
+
+def _unlink_outside(copy: Path) -> None:
+    """Links whose target lies outside the copy go: Flux's build reads nothing outside the repository."""
+    root = copy.resolve()
+    for folder, dirs, names in os.walk(copy):
+        for name in dirs + names:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                path.unlink()
+
+
+_REFERENCES = ("resources", "components", "bases", "crds", "transformers", "generators", "validators",
+               "patchesStrategicMerge", "configurations")
+
+
+def _reads_outside(copy: Path) -> list[str]:
+    """The kustomization files that name a file outside the repository, or a remote base: Flux
+    builds inside the repository only, and import never fetches from the network."""
+    root = copy.resolve()
+    found = []
+    for folder, _, names in os.walk(copy):
+        for name in set(names) & set(KUSTOMIZATION_FILES):
+            path = Path(folder) / name
+            try:
+                data = yaml.safe_load(path.read_text())
+            except (yaml.YAMLError, OSError, UnicodeDecodeError):
+                continue  # its build says what is wrong with it
+            if not isinstance(data, dict):
+                continue
+            named: list = [item for field in _REFERENCES for item in data.get(field) or [] if isinstance(item, str)]
+            named += [patch.get("path") for patch in data.get("patches") or []
+                      if isinstance(patch, dict) and isinstance(patch.get("path"), str)]
+            named += [entry.split("=")[-1] for field in ("configMapGenerator", "secretGenerator")
+                      for generator in data.get(field) or [] if isinstance(generator, dict)
+                      for key in ("files", "envs", "env") for entry in _as_list(generator.get(key))
+                      if isinstance(entry, str)]
+            shown = path.relative_to(copy).as_posix()
+            for item in named:
+                if "://" in item or item.startswith(("github.com/", "git@", "gitlab.com/", "bitbucket.org/")):
+                    found.append(f"{shown}: {item} is a remote base; import builds the repository only (Flux "
+                                 "reaches it only when the controller may use the network)")
+                elif not (Path(folder) / item).resolve().is_relative_to(root):
+                    found.append(f"{shown}: {item} lies outside the repository, where Flux cannot read it")
+    return found
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value] if value is not None else []
 
 
 def _walk(repo: Path, entry: str, source: tuple[str, str], kubectl: str, problems: list[str]) -> list[Applied]:
@@ -138,7 +239,9 @@ def _walk(repo: Path, entry: str, source: tuple[str, str], kubectl: str, problem
             done.add(at)
             todo.append(ks)
         for ks in todo:
-            _generate(repo / ks["spec"].get("path", "./"))
+            folder = _folder_of(repo, ks)
+            if folder is not None:
+                _generate(folder)
         with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
             results = list(pool.map(lambda job: _build(repo, builds / str(len(done)) / str(job[0]), job[1], kubectl),
                                     enumerate(todo)))
@@ -174,7 +277,12 @@ def _variables(ks: dict, everything: dict) -> dict:
         obj = everything.get((ref.get("kind"), ks["metadata"]["namespace"], ref.get("name")), {})
         data = dict(obj.get("data") or {})
         if ref.get("kind") == "Secret":
-            data = {k: base64.b64decode(str(v)).decode(errors="replace") for k, v in data.items()}
+            import binascii
+
+            try:
+                data = {k: base64.b64decode(str(v)).decode(errors="replace") for k, v in data.items()}
+            except binascii.Error:
+                data = {}  # not base64: Flux would refuse the Secret; its variables stay unknown
             data |= obj.get("stringData") or {}
         found |= data
     return found | (post.get("substitute") or {})
@@ -194,6 +302,27 @@ def substituted(value, variables: dict):
             return "${"
         return str(variables.get(match[1], match[2] if match[2] is not None else ""))
     return _VARIABLE.sub(replace, value)
+
+
+def _lay_over(kustomization: dict, spec: dict) -> None:
+    """The Kustomization's targetNamespace, patches and images over a kustomization.yaml."""
+    if spec.get("targetNamespace"):
+        kustomization["namespace"] = spec["targetNamespace"]
+    if spec.get("patches"):
+        kustomization["patches"] = _as_list(kustomization.get("patches")) + spec["patches"]
+    for image in spec.get("images") or []:
+        kustomization["images"] = [i for i in _as_list(kustomization.get("images"))
+                                   if not isinstance(i, dict) or i.get("name") != image.get("name")] + [image]
+
+
+def _folder_of(repo: Path, ks: dict) -> Path | None:
+    """The folder a Kustomization builds: its path under the repository's root (an absolute path
+    too, as Flux joins it), None where that is no folder inside the repository."""
+    path = str(ks["spec"].get("path") or "./")
+    folder = (repo / path.lstrip("/")).resolve()
+    if not folder.is_relative_to(repo.resolve()) or not folder.is_dir():
+        return None
+    return folder
 
 
 def _generate(folder: Path) -> None:
@@ -218,8 +347,8 @@ def _build(repo: Path, wrapper: Path, ks: dict, kubectl: str) -> tuple[list[dict
     from fluxgen.errors import SpecError
 
     spec = ks["spec"]
-    folder = (repo / spec.get("path", "./")).resolve()
-    if not folder.is_dir() or not folder.is_relative_to(repo.resolve()):
+    folder = _folder_of(repo, ks)
+    if folder is None:
         return [], f"its path {spec.get('path')} is not a folder of the repository"
     inner = next((folder / name for name in KUSTOMIZATION_FILES if (folder / name).is_file()), None)
     try:
@@ -229,19 +358,26 @@ def _build(repo: Path, wrapper: Path, ks: dict, kubectl: str) -> tuple[list[dict
     if not isinstance(written, dict) or not any(written.get(field) for field in _PRODUCERS):
         return [], None  # Flux builds an empty folder, or `resources: []`, as nothing (fluxcd/pkg#718, #757)
     wrapper.mkdir(parents=True)
-    kustomization: dict = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                           "resources": [os.path.relpath(folder, wrapper)]}
-    if spec.get("targetNamespace"):
-        kustomization["namespace"] = spec["targetNamespace"]
-    for field in ("patches", "images"):
-        if spec.get(field):
-            kustomization[field] = spec[field]
-    if spec.get("components"):
-        kustomization["components"] = [os.path.relpath(folder / c, wrapper) for c in spec["components"]]
-    for field in ("namePrefix", "nameSuffix"):
-        if spec.get(field):
-            kustomization[field] = spec[field]
-    (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    if any(spec.get(field) for field in ("components", "namePrefix", "nameSuffix")):
+        # these merge into the folder's own kustomization.yaml (a prefix replaces its prefix, components
+        # join its components): build a private copy, edited as kustomize-controller edits it
+        shutil.copytree(repo, wrapper / "repo", symlinks=True)
+        inner_copy = wrapper / "repo" / (inner or folder / "kustomization.yaml").relative_to(repo.resolve())
+        for name in KUSTOMIZATION_FILES:
+            (inner_copy.parent / name).unlink(missing_ok=True)
+        merged = dict(written)
+        merged["components"] = _as_list(written.get("components")) + _as_list(spec.get("components"))
+        for field in ("namePrefix", "nameSuffix"):
+            if spec.get(field):
+                merged[field] = spec[field]
+        _lay_over(merged, spec)
+        inner_copy.parent.joinpath("kustomization.yaml").write_text(yaml.safe_dump(merged))
+        wrapper = inner_copy.parent
+    else:
+        kustomization: dict = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                               "resources": [os.path.relpath(folder, wrapper)]}
+        _lay_over(kustomization, spec)
+        (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     try:
         built = subprocess.run([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(wrapper)],
                                capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)

@@ -49,15 +49,18 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
     each cluster's bootstrap path."""
     notes: list[str] = []
     entries: dict[tuple, dict] = {}
+    seen: dict[tuple, list[str]] = {}  # source -> the clusters that have it
     per_cluster: dict[str, dict[tuple, dict]] = {}
     counts = {}
     for cluster, found in clusters.items():
         objects = _without_common_metadata(_unique(found, notes))
         counts[cluster] = len(objects)
+        objects = [item for item in objects if _readable(item, notes)]
         for item in objects:
             if item.obj["kind"] in SOURCE_KINDS:
                 entry = _entry(item, notes)
                 known = entries.setdefault(key(item.obj), entry)
+                seen.setdefault(key(item.obj), []).append(cluster)
                 if known != entry:
                     notes.append(f"{_label(item.obj)} differs between clusters; sources: holds one version, the "
                                  f"first cluster's ({item.where})")
@@ -65,6 +68,13 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
                                 if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
         notes += [f"{_label(item.obj)} ({item.where}): fluxgen does not write {item.obj['kind']} objects; left out"
                   for item in objects if item.obj["kind"] not in (*SOURCE_KINDS, *APP_KINDS)]
+    for source, on in seen.items():
+        layer = entries[source].get("layer")
+        extra = [cluster for cluster, own in per_cluster.items() if cluster not in on and not entries[source].get(
+            "existing") and (layer is None or any(k[0] == "Kustomization" and k[2] == layer for k in own))]
+        if extra:
+            notes.append(f"{entries[source]['kind']} {source[1]}/{source[2]} is not on cluster(s) {', '.join(extra)}, "
+                         "but a sources: entry is on every cluster where its layer is: those get it too")
     for app in (app for own in per_cluster.values() for app in own.values()):
         for ref in _references(app):
             entries.setdefault(ref, {"kind": ref[0], "name": ref[2], "namespace": ref[1], "existing": True})
@@ -118,6 +128,25 @@ def _without_common_metadata(objects: list[Found]) -> list[Found]:
             item = Found({**item.obj, "metadata": metadata}, item.where, item.by)
         result.append(item)
     return result
+
+
+def _readable(item: Found, notes: list[str]) -> bool:
+    """Whether the object has the shape import reads (a mapping spec, references as mappings);
+    one that has not is reported and left out."""
+    spec = item.obj.get("spec", {})
+    chart = spec.get("chart") if isinstance(spec, dict) and item.obj.get("kind") == "HelmRelease" else None
+    chart_spec = chart.get("spec") if isinstance(chart, dict) else None
+    refs = [spec.get("sourceRef"), spec.get("chartRef"), chart_spec.get("sourceRef") if isinstance(chart_spec, dict)
+            else None] if isinstance(spec, dict) and item.obj.get("kind") in APP_KINDS else []
+    good = isinstance(item.obj.get("kind"), str) and isinstance(spec, dict) and \
+        all(ref is None or (isinstance(ref, dict) and isinstance(ref.get("name"), str)) for ref in refs) and \
+        (chart is None or (isinstance(chart, dict) and isinstance(chart.get("spec", {}), dict))) and \
+        all(isinstance(dep, dict) and isinstance(dep.get("name"), str) for dep in spec.get("dependsOn") or []
+            if isinstance(spec, dict))
+    if not good:
+        notes.append(f"{item.obj.get('kind')} {item.obj['metadata'].get('name')} ({item.where}) is not a valid Flux "
+                     "object (its spec, references or dependsOn have another shape); left out")
+    return good
 
 
 def _is_bootstrap(item: Found, path: str | None) -> bool:
@@ -280,7 +309,18 @@ def _clusters(per_cluster: dict[str, dict[tuple, dict]], notes: list[str]) -> tu
             change_key = name if names[name] == 1 else f"{kind}/{name}" if kinds[(kind, name)] == 1 else \
                 f"{kind}/{namespace}/{name}"
             changes[cluster][change_key] = False if mine is None else _difference(base, mine)
+            if mine is not None and _has_null(changes[cluster][change_key], mine):
+                notes.append(f"cluster {cluster}: {kind} {namespace}/{name} sets a value to null, which a clusters: "
+                             "change cannot say (null removes a key there); the key is removed instead")
     return apps, changes
+
+
+def _has_null(change, mine) -> bool:
+    """Whether a null in `change` stands for a null `mine` holds (not for a key it lacks)."""
+    if not isinstance(change, dict) or not isinstance(mine, dict):
+        return False
+    return any((value is None and field in mine) or _has_null(value, mine.get(field))
+               for field, value in change.items())
 
 
 def _difference(base: dict, mine: dict) -> dict:
@@ -318,3 +358,44 @@ def _defaults(apps: list[dict], unique: Counter) -> dict:
 
 def _entry_order(entry: dict) -> tuple:
     return not entry.get("existing", False), SOURCE_KINDS.index(entry["kind"]), entry["namespace"], entry["name"]
+
+
+def leave_out(doc: dict, problems: list[tuple[str, str]], notes: list[str]) -> bool:
+    """Take out of `doc` what each problem of the spec names (an app's layer, an app, a source
+    entry, a cluster's change), reporting each in `notes`; False when a problem names none."""
+    import re
+
+    apps, entries, changes = set(), set(), set()
+    for path, message in problems:
+        app = re.match(r"apps\[(\d+)\](\.layer)?", path)
+        entry = re.match(r"sources\[(\d+)\](\.layer)?", path)
+        change = re.match(r"clusters\.([^.]+)\.apps\.([^.]+)", path)
+        if app and app[2] and "layer" in doc["apps"][int(app[1])]:
+            gone = doc["apps"][int(app[1])].pop("layer")
+            notes.append(f"{doc['apps'][int(app[1])]['name']}: placed under no layer instead of {gone} ({message})")
+        elif app:
+            apps.add(int(app[1]))
+            notes.append(f"{doc['apps'][int(app[1])]['name']}: left out, fluxgen cannot write it ({message})")
+        elif entry and entry[2] and "layer" in doc["sources"][int(entry[1])]:
+            gone = doc["sources"][int(entry[1])].pop("layer")
+            notes.append(f"source {doc['sources'][int(entry[1])]['name']}: placed under no layer instead of {gone} "
+                         f"({message})")
+        elif entry:
+            entries.add(int(entry[1]))
+            notes.append(f"source {doc['sources'][int(entry[1])]['name']}: left out, fluxgen cannot write it "
+                         f"({message})")
+        elif change:
+            changes.add((change[1], change[2]))
+            notes.append(f"cluster {change[1]}: the change of {change[2]} left out ({message})")
+        else:
+            return False
+    names = {doc["apps"][index]["name"] for index in apps}
+    doc["apps"] = [app for index, app in enumerate(doc["apps"]) if index not in apps]
+    if "sources" in doc:
+        doc["sources"] = [entry for index, entry in enumerate(doc["sources"]) if index not in entries]
+    for cluster, own in (doc.get("clusters") or {}).items():
+        for key in list((own or {}).get("apps", {})):
+            if (cluster, key) in changes or key.rsplit("/", 1)[-1] in names and not any(
+                    app["name"] == key.rsplit("/", 1)[-1] for app in doc["apps"]):
+                del own["apps"][key]
+    return True

@@ -193,7 +193,8 @@ def _layers(apps: list[dict], declared: list[Source], where: Where) -> list[Prob
         if "kustomize" in app:
             kustomize.setdefault(app["name"], []).append(app)
     problems = []
-    for index, source in enumerate(declared):
+    for source in declared:
+        index = source.entry
         found = kustomize.get(source.layer or "", [])
         if len(found) == 1 and found[0].get("targetNamespace") not in (None, source.namespace):
             problems.append(where(("sources", index, "layer"), f"the layer {source.layer} has targetNamespace "

@@ -36,6 +36,7 @@ class Source:
     reused: bool = False
     clash: bool = False
     layer: str | None = field(default=None, compare=False)  # a `sources:` entry's layer: where it is written
+    entry: int | None = field(default=None, compare=False)  # a `sources:` entry's place in that list
 
     def spec(self) -> dict:
         """The spec fields that say what the source is: url, ref and every option."""

@@ -101,15 +101,18 @@ def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: 
     namespaces, so it has no targetNamespace unless one is written. `absent`: the apps a cluster
     leaves out; a `sources:` entry in the layer of one of them is left out with it."""
     absent = absent or set()
-    here = [replace(source, layer=None) if source.layer in absent else source for source in declared]
-    declared = [source for source in declared if source.layer not in absent]
+    named = {str(ref.get("name") if isinstance(ref, dict) else ref).rsplit("/", 1)[-1] for app in own
+             for ref in (app.get("sourceRef"), app.get("chartRef"), (app.get("chart") or {}).get("sourceRef")) if ref}
+    # an entry in the layer of an app this cluster leaves out goes with it, unless an app here still reads it
+    declared = [replace(source, layer=None) if source.layer in absent and source.name in named else source
+                for source in declared if source.layer not in absent or source.name in named]
     if layers is None:
         layers = {app["layer"] for app in own if "layer" in app} | {s.layer for s in declared if s.layer}
     apps = [merge_app(defaults, app) for app in own]
     for app, written in zip(apps, own, strict=True):
         if app["name"] in layers and "kustomize" in app and "targetNamespace" not in {**defaults, **written}:
             app["targetNamespace"] = None
-    problems = rules.check(defaults, own, apps, here, base, where)
+    problems = rules.check(defaults, own, apps, declared, base, where)
     if not problems:
         problems += values.read_values(apps, base, where)
     if problems:

@@ -219,3 +219,74 @@ def test_bad_input_is_a_clear_error_and_prints_nothing(tmp_path, args, files, me
     result = fluxgen("import", *args, cwd=tmp_path)
     assert result.returncode in (1, 2) and result.stdout == ""
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+KS = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: flux-system}}
+spec: {{interval: 10m, path: {path}, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}{extra}}}
+"""
+HR = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: {name}, namespace: flux-system}}
+spec: {{interval: 5m, chartRef: {{kind: OCIRepository, name: podinfo}}}}
+"""
+
+
+def repository(root: Path, files: dict[str, str]) -> Path:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return root
+
+
+# Found by a hostile pass: import wrote or read outside the repository, or built differently than Flux.
+def test_import_never_writes_or_reads_outside_the_repository(tmp_path):
+    outside = repository(tmp_path / "outside", {"secret.yaml": HR.format(name="stolen")})
+    repo = repository(tmp_path / "repo", {"clusters/p/ks.yaml": KS.format(path="./apps/link", extra="")})
+    (repo / "apps").mkdir()
+    (repo / "apps/link").symlink_to(outside)
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 1 and "its path ./apps/link is not a folder of the repository" in result.stderr
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.yaml"]
+    (repo / "apps/link").unlink()
+    repository(repo, {"clusters/p/ks.yaml": KS.format(path="./apps", extra=""),
+                      "apps/kustomization.yaml": f"resources: [{outside / 'secret.yaml'}]\n"})
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 1 and result.stdout == "" and "lies outside the repository" in result.stderr
+    repository(repo, {"apps/kustomization.yaml": "resources:\n  - https://github.com/org/repo//apps?ref=main\n"})
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 1 and "is a remote base; import builds the repository only" in result.stderr
+
+
+def test_import_sees_the_repository_as_source_controller_ships_it(tmp_path):
+    repo = repository(tmp_path / "repo", {
+        "clusters/p/ks.yaml": KS.format(path="./apps", extra=""), "apps/web.yaml": HR.format(name="web"),
+        "apps/.sops.yaml": "creation_rules: [{path_regex: .*}]\n", "apps/old/old.yaml": HR.format(name="old"),
+        ".sourceignore": "# not shipped\napps/old/\n"})
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "name: web" in result.stdout and "name: old" not in result.stdout
+
+
+def test_a_kustomizations_name_prefix_replaces_the_folders_own_as_in_flux(tmp_path):
+    repo = repository(tmp_path / "repo", {
+        "clusters/p/ks.yaml": KS.format(path="./apps", extra=", namePrefix: outer-"),
+        "apps/kustomization.yaml": "namePrefix: inner-\nresources: [web.yaml]\n", "apps/web.yaml": HR.format(name="web")})
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "name: outer-web" in result.stdout and "inner-" not in result.stdout.split("apps:")[1]
+
+
+def test_objects_fluxgen_cannot_write_are_reported_and_left_out_never_a_traceback(tmp_path):
+    repo = repository(tmp_path, {"x.yaml": HR.format(name="web") + "---\n" + HR.format(name="a" * 60) +
+                                 "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\n"
+                                 "metadata: {name: b, namespace: flux-system}\nspec: {bucketName: b, endpoint: e}\n"
+                                 "---\n" + HR.format(name="bad").replace("chartRef: {kind: OCIRepository, name: podinfo}",
+                                                                        "chartRef: podinfo")})
+    result = fluxgen("import", "x.yaml", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert f"{'a' * 60}: left out, fluxgen cannot write it (is longer than the 53 characters" in result.stderr
+    assert "Bucket flux-system/b (x.yaml:11): fluxgen does not write Bucket objects; left out" in result.stderr
+    assert "HelmRelease bad (x.yaml:" in result.stderr and "is not a valid Flux object" in result.stderr
+    assert "name: web" in result.stdout and "Traceback" not in result.stderr
