@@ -3,7 +3,7 @@ YAML (never typed by the template)."""
 
 import re
 
-from fluxgen.output import dump
+from fluxgen.output import dump_compact
 
 TEMPLATE = """\
 # fluxgen.yaml, imported by `kubectl fluxgen import{{ args }}`
@@ -31,7 +31,7 @@ def spec_text(doc: dict, args: str, origin: str, summary: str, notes: int) -> st
     """The commented fluxgen.yaml of the spec `doc`."""
     import jinja2  # only import needs it
 
-    sections = {name: _spaced(dump({name: doc[name]})) if name in doc else "" for name in
+    sections = {name: _spaced(dump_compact({name: doc[name]})) if name in doc else "" for name in
                 ("sources", "defaults", "apps", "clusters")}
     template = jinja2.Environment(keep_trailing_newline=True, autoescape=False).from_string(TEMPLATE)
     return template.render(args=args, origin=origin, summary=summary, notes=notes,

@@ -82,10 +82,6 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
     unique = Counter((namespace, name) for _, namespace, name in entries)
     defaults = _defaults(apps, unique)
     for app in apps:
-        for field, value in defaults.items():
-            if field != "targetNamespace" and _as_written(app.get(field), unique) == value:
-                del app[field]
-    for app in apps:
         _short_references(app, unique, entries, app.get("namespace", defaults.get("namespace", "flux-system")))
     for change in (change for cluster in (changes or {}).values() for change in cluster.values() if change):
         _short_references(change, unique, entries, None)
@@ -338,22 +334,55 @@ def _difference(base: dict, mine: dict) -> dict:
 
 
 def _defaults(apps: list[dict], unique: Counter) -> dict:
-    """Settings most apps share, where lifting them changes no app: the namespace and interval
-    (every Flux object has one), and the source most Kustomizations read (every Kustomization has
-    one, so none inherits it that did not have it)."""
+    """Settings most apps share, where lifting them changes no app: a field goes into `defaults`
+    with its most common value when every app it would apply to sets it (lists: an app without
+    it gets `[]`), and every app with another mapping there keeps it whole under the merge. The
+    source most Kustomizations read is written as a reference."""
+    from fluxgen.schema import ONLY_FOR
+    from fluxgen.sources import kind_of
+
     defaults: dict = {}
-    for field in ("namespace", "interval"):
-        common = Counter(app[field] for app in apps if field in app).most_common(1)
-        if common and common[0][1] > 1:
-            defaults[field] = common[0][0]
-    refs = Counter(str(_as_written(app["sourceRef"], unique)) for app in apps
-                   if "kustomize" in app and isinstance(app.get("sourceRef"), dict))
-    if refs and refs.most_common(1)[0][1] > 1:
-        best = refs.most_common(1)[0][0]
-        defaults["sourceRef"] = next(_as_written(app["sourceRef"], unique) for app in apps if "kustomize" in app and
-                                     str(_as_written(app["sourceRef"], unique)) == best)
+    fields = dict.fromkeys(field for app in apps for field in app if field not in _NOT_LIFTED)
+    for field in fields:
+        applies = [app for app in apps if ONLY_FOR.get(field, kind_of(app)) == kind_of(app)]
+        written = [_as_written(app[field], unique) if field == "sourceRef" else app[field]
+                   for app in applies if field in app]
+        if not written:
+            continue
+        best_text, count = Counter(_text_of(value) for value in written).most_common(1)[0]
+        best = next(value for value in written if _text_of(value) == best_text)
+        lacking = len(applies) - len(written)
+        if count < 2 or (lacking and not isinstance(best, list)):
+            continue
+        if isinstance(best, dict) and any(isinstance(v, dict) and _merged(best, v) != v or
+                                          not isinstance(v, dict) for v in written if _text_of(v) != best_text):
+            continue
+        defaults[field] = best
+        for app in applies:
+            if field not in app:
+                app[field] = []
+            elif _text_of(_as_written(app[field], unique) if field == "sourceRef" else app[field]) == best_text:
+                del app[field]
     defaults["targetNamespace"] = None  # as Flux: no target namespace unless the object has one
     return defaults
+
+
+_NOT_LIFTED = ("name", "layer", "kustomize", "chart", "chartRef", "values", "valuesFrom", "dependsOn", "releaseName",
+               "storageNamespace", "targetNamespace")
+
+
+def _text_of(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def _merged(base: dict, over: dict) -> dict:
+    result = copy.deepcopy(base)
+    for field, value in over.items():
+        result[field] = _merged(result[field], value) if isinstance(value, dict) and isinstance(
+            result.get(field), dict) else value
+    return result
 
 
 def _entry_order(entry: dict) -> tuple:

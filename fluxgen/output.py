@@ -153,6 +153,27 @@ def dump(doc: Any) -> str:
     return dump_all([doc], sort_keys=False)[4:]
 
 
+class _Compact(_Dumper):
+    """A small mapping of short one-line scalars on one line (`{path: ./apps, prune: false}`),
+    for specs people read: import's output."""
+
+    def represent_mapping(self, tag, mapping, flow_style=None):
+        node = super().represent_mapping(tag, mapping, flow_style)
+        values = list(mapping.values()) if isinstance(mapping, dict) else []
+        if values and len(values) <= 4 and all(
+                isinstance(v, (int, float, bool)) or (isinstance(v, str) and "\n" not in v and not any(
+                    ch in v for ch in _BREAKS)) for v in values) and \
+                sum(len(str(k)) + len(str(v)) + 4 for k, v in mapping.items()) <= 72:
+            node.flow_style = True
+        return node
+
+
+def dump_compact(doc: Any) -> str:
+    """One YAML document, keys in the order given, small mappings of scalars in flow style."""
+    return yaml.dump(doc, Dumper=_Compact, sort_keys=False, allow_unicode=True, width=2**31 - 1,
+                     default_flow_style=False)
+
+
 def dump_json(docs: list[dict]) -> str:
     """A v1 List, as `kubectl get -o json` prints one."""
     import json  # only -o json needs it

@@ -290,3 +290,17 @@ def test_objects_fluxgen_cannot_write_are_reported_and_left_out_never_a_tracebac
     assert "Bucket flux-system/b (x.yaml:11): fluxgen does not write Bucket objects; left out" in result.stderr
     assert "HelmRelease bad (x.yaml:" in result.stderr and "is not a valid Flux object" in result.stderr
     assert "name: web" in result.stdout and "Traceback" not in result.stderr
+
+
+def spec_lines(text: str) -> int:
+    return len([line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")])
+
+
+def test_the_imported_fleet_is_shorter_than_the_flux_yaml_it_replaces(imported):
+    """Every line of every file that holds a Flux object of zhorvath83/home-ops (comments, blank
+    lines and `---` aside) against the imported spec: shared settings go into defaults."""
+    spec, _ = imported[ZHORVATH83]
+    flux_files = [p for p in (upstream.tree(ZHORVATH83) / "kubernetes").rglob("*.yaml")
+                  if "toolkit.fluxcd.io" in p.read_text()]
+    theirs = sum(spec_lines(p.read_text().replace("\n---", "\n#")) for p in flux_files)
+    assert spec_lines(spec.read_text()) < 0.85 * theirs, (spec_lines(spec.read_text()), theirs)
