@@ -108,6 +108,8 @@ def test_three_clusters_from_a_shared_base_round_trip_but_for_what_is_reported(f
     assert results["utility"][2] == {("OCIRepository", "observability", "drm-exporter"),
                                      ("GitRepository", "games", "fenrir")}
     assert "OCIRepository observability/drm-exporter differs between clusters" in stderr
+    assert results["test"][2] == {("GitRepository", "games", "fenrir")}
+    assert "GitRepository games/fenrir is not on cluster(s) test, utility" in stderr
 
 
 @pytest.mark.parametrize("repository, copied", [(FLUX_EXAMPLE, []), (ZHORVATH83, ["kubernetes/components"])])
