@@ -14,8 +14,11 @@ over it and `kubectl kustomize` builds it. The builds of one round run side by s
 
 Objects are kept as written: `${VAR}` stays in place (fluxgen's specs keep it too); the
 variables of a Kustomization's postBuild are only used to follow its children's paths. The
-repository is copied into a temporary folder first (links are copied as links, never followed
-out of it), so the user's files are never touched.
+repository is copied into a temporary folder first, as source-controller ships it (its default
+exclusions and the repository's .sourceignore), without links that lead out of it; a
+kustomization file that names a file outside the repository, or a remote base, stops the
+import. The user's files are never touched. tests/flux_tree.py does the same walk
+independently: it is the tests' oracle, so the two are kept apart on purpose.
 """
 
 import os
