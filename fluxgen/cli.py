@@ -65,6 +65,11 @@ def cli():
       kubectl fluxgen render | kubectl apply -f -
       # Write them into a GitOps repository, one folder per app
       kubectl fluxgen render --output-dir ./clusters/prod
+      # A spec with clusters: print one, or write the whole repository
+      kubectl fluxgen render --cluster staging
+      kubectl fluxgen render --output-dir .
+      # Start from the repository you have
+      kubectl fluxgen import --cluster prod=clusters/prod > fluxgen.yaml
     """
 
 
@@ -73,7 +78,8 @@ def cli():
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="Format of standard output.")
 @click.option("--output-dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write files into DIR (one folder per app) instead of printing.")
+              help="Write files into DIR (one folder per app; with clusters: in the spec, the whole repository) "
+                   "instead of printing.")
 @click.option("--force", is_flag=True, help="With --output-dir: overwrite files edited by hand or not written "
                                             "by fluxgen.")
 @click.option("--cluster", "cluster_name", metavar="NAME",
