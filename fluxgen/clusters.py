@@ -7,9 +7,10 @@ at that change's line, under its own name (clusters.staging.apps.podinfo.chart.v
 """
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
-from fluxgen.errors import SpecError
+from fluxgen.errors import Problem, SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
 from fluxgen.sources import Source, kind_of
@@ -35,6 +36,7 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
                                              "cluster"))
     paths: dict[str, str] = {}
     clusters = []
+    on: dict[tuple[Problem, str], None] = {}  # each cluster's problems, in order
     layers = {app["layer"] for app in doc["apps"] if "layer" in app} | {
         change["layer"] for changes in doc["clusters"].values() for change in (changes or {}).get("apps", {}).values()
         if isinstance(change, dict) and isinstance(change.get("layer"), str)} | {s.layer for s in declared if s.layer}
@@ -51,10 +53,22 @@ def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -
         try:
             clusters.append(Cluster(name, path, _cluster_spec(name, changes, doc, declared, base, where, layers)))
         except SpecError as err:
-            problems += err.problems
+            on.update({(problem, name): None for problem in err.problems})
+    problems += _naming_clusters(on, list(doc["clusters"]))
     if problems:
         raise SpecError(problems)
     return clusters
+
+
+def _naming_clusters(on: dict[tuple[Problem, str], None], names: list[str]) -> list[Problem]:
+    """Each cluster's problems once; one that not every cluster has, or that is not written under
+    clusters.NAME, says which clusters have it."""
+    clusters: dict[Problem, list[str]] = {}
+    for (problem, cluster) in on:
+        clusters.setdefault(problem, []).append(cluster)
+    return [problem if sorted(where) == sorted(names) or problem.path.startswith("clusters.") else
+            replace(problem, message=f"{problem.message} (on cluster {', '.join(where)})")
+            for problem, where in clusters.items()]
 
 
 def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], base: Path, where: Where,

@@ -441,3 +441,14 @@ def test_names_may_hold_flux_substitutions(tmp_path, name, valid):
         f"apps:\n  - name: '{name}'\n    chart: {{repository: https://stefanprodan.github.io/podinfo, name: podinfo}}\n")
     result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
     assert (result.returncode == 0) is valid, result.stderr
+
+
+def test_a_problem_only_some_clusters_have_names_them(tmp_path):
+    (tmp_path / "fluxgen.yaml").write_text(
+        "apps:\n  - name: redis\n    chart: {repository: https://charts.bitnami.com/bitnami, name: redis}\n"
+        "  - name: podinfo\n    chart: {repository: https://stefanprodan.github.io/podinfo, name: podinfo}\n"
+        "clusters:\n  staging: {}\n  production:\n    defaults: {dependsOn: [redis]}\n    apps: {redis: false}\n")
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("no app is named 'redis' (for a HelmRelease that is not in this spec, write "
+                                          "{name: redis, namespace: ...}) (on cluster production)")
