@@ -11,6 +11,7 @@ dropped silently.
 """
 
 import copy
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from fluxgen.schema import APP, SOURCE_ENTRIES
 SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository")
 APP_KINDS = ("HelmRelease", "Kustomization")
 BOOTSTRAP = ("flux-system", "flux-system")  # the namespace and name flux bootstrap gives its objects
+_APPENDS = re.compile(r"op:\s*add\s*\n\s*path:\s*\S*/-\s*(\n|$)")  # a JSON patch that appends to a list
 _CHART_SPEC = ("interval", "reconcileStrategy", "valuesFiles", "ignoreMissingValuesFiles", "verify")
 _NOT_OPTIONS = ("chart", "chartRef", "sourceRef", "path", "prune", "dependsOn")
 
@@ -66,6 +68,12 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
                                  f"first cluster's ({item.where})")
         per_cluster[cluster] = {key(item.obj): _app(item, notes) for item in objects
                                 if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
+        notes += [f"Kustomization {k[1]}/{k[2]}{' on cluster ' + cluster if cluster else ''}: its patches add to "
+                  "lists (op: add, path .../-) of the objects it applies, which are written as applied, so Flux "
+                  "applying the written tree adds to them again" for k, app in per_cluster[cluster].items()
+                  if k[0] == "Kustomization" and any(_APPENDS.search(str(patch.get("patch", "")))
+                                                     for patch in app.get("patches") or [] if isinstance(patch, dict))
+                  and any(other.get("layer") == k[2] for other in per_cluster[cluster].values())]
         notes += [f"{_label(item.obj)} ({item.where}): fluxgen does not write {item.obj['kind']} objects; left out"
                   for item in objects if item.obj["kind"] not in (*SOURCE_KINDS, *APP_KINDS)]
     for source, on in seen.items():
@@ -78,6 +86,8 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
     for app in (app for own in per_cluster.values() for app in own.values()):
         for ref in _references(app):
             entries.setdefault(ref, {"kind": ref[0], "name": ref[2], "namespace": ref[1], "existing": True})
+    if len(per_cluster) > 1:
+        _split_shared_layers(per_cluster, notes)
     apps, changes = _clusters(per_cluster, notes)
     unique = Counter((namespace, name) for _, namespace, name in entries)
     defaults = _defaults(apps, unique)
@@ -309,6 +319,31 @@ def _clusters(per_cluster: dict[str, dict[tuple, dict]], notes: list[str]) -> tu
                 notes.append(f"cluster {cluster}: {kind} {namespace}/{name} sets a value to null, which a clusters: "
                              "change cannot say (null removes a key there); the key is removed instead")
     return apps, changes
+
+
+def _split_shared_layers(per_cluster: dict[str, dict[tuple, dict]], notes: list[str]) -> None:
+    """A layer whose folder several clusters share but whose objects differ between them (each
+    cluster's Kustomization patches a shared base differently) gets a folder per cluster,
+    PATH/CLUSTER: one folder cannot hold two versions of an object."""
+    import json
+
+    layers = {app_key for own in per_cluster.values() for app_key, app in own.items()
+              if app_key[0] == "Kustomization" and any(other.get("layer") == app_key[2] for other in own.values())}
+    for layer in sorted(layers):
+        by_folder: dict[str, dict[str, str]] = {}
+        for cluster, own in per_cluster.items():
+            if layer in own:
+                content = json.dumps(sorted((str(k), v) for k, v in own.items() if v.get("layer") == layer[2]),
+                                     sort_keys=True, default=str)
+                by_folder.setdefault(own[layer]["kustomize"]["path"], {})[cluster] = content
+        for folder, contents in by_folder.items():
+            if len(set(contents.values())) < 2:
+                continue
+            for cluster in contents:
+                per_cluster[cluster][layer]["kustomize"]["path"] = f"{folder.rstrip('/')}/{cluster}"
+            notes.append(f"Kustomization {layer[1]}/{layer[2]}: clusters {', '.join(contents)} share its folder "
+                         f"{folder} but apply different objects from it (patched per cluster); written with a "
+                         f"folder per cluster, {folder.rstrip('/')}/CLUSTER, so its path differs from the original")
 
 
 def _has_null(change, mine) -> bool:

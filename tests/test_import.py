@@ -95,14 +95,19 @@ def test_a_fleet_of_178_objects_round_trips_exactly(flux_tree, imported):
 
 
 def test_three_clusters_from_a_shared_base_round_trip_but_for_what_is_reported(flux_tree, imported):
-    """joryirving/home-ops: 657 objects on three clusters. What does not round trip is what import
-    reports: a label no spec field holds, and a source that differs between clusters (sources:
-    entries are the same on every cluster)."""
+    """joryirving/home-ops: 658 objects on three clusters. What does not round trip is what import
+    reports: a label no spec field holds, a source that differs between clusters and one that two
+    clusters lack (sources: entries are the same on every cluster), and the path of the two
+    Kustomizations whose shared folder the clusters patch differently (one folder per cluster)."""
     spec, stderr = imported[JORYIRVING]
     results = {cluster: compare(flux_tree, JORYIRVING, spec, cluster) for cluster in REPOSITORIES[JORYIRVING]}
     assert {cluster: len(equal) for cluster, (equal, _, _) in results.items()} == {
-        "main": 425, "test": 75, "utility": 156}
-    assert results["main"][1] == {("Kustomization", "llm", "toolhive-config")}
+        "main": 423, "test": 73, "utility": 154}
+    split = {("Kustomization", "actions-runner-system", "actions-runner-controller-runners"),
+             ("Kustomization", "storage", "snapshot-controller")}  # their shared folder, one per cluster
+    assert results["main"][1] == {("Kustomization", "llm", "toolhive-config")} | split
+    assert results["test"][1] == results["utility"][1] == split
+    assert "Kustomization storage/snapshot-controller: clusters main, test, utility share its folder" in stderr
     assert "Kustomization llm/toolhive-config (Kustomization flux-system/cluster-apps): metadata.labels cannot " \
            "be written" in stderr
     assert results["utility"][2] == {("OCIRepository", "observability", "drm-exporter"),
@@ -306,3 +311,22 @@ def test_the_imported_fleet_is_shorter_than_the_flux_yaml_it_replaces(imported):
                   if "toolkit.fluxcd.io" in p.read_text()]
     theirs = sum(spec_lines(p.read_text().replace("\n---", "\n#")) for p in flux_files)
     assert spec_lines(spec.read_text()) < 0.85 * theirs, (spec_lines(spec.read_text()), theirs)
+
+
+def test_the_three_cluster_fleet_gives_a_tree_flux_applies_but_for_what_is_reported(flux_tree, imported, tmp_path):
+    """joryirving/home-ops written as a tree: the objects Flux applies from it, by the same
+    Kustomizations, against the original. The rest: the two split layers' Kustomizations (path),
+    objects whose applying Kustomization's components or appending patches act on them again
+    (written as applied), and those of the label and sources reported above."""
+    spec, _ = imported[JORYIRVING]
+    out = tmp_path / "out"
+    shutil.copytree(upstream.tree(JORYIRVING) / "kubernetes/components", out / "kubernetes/components")
+    result = fluxgen("render", "-f", str(spec), "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    same = {}
+    for cluster, folder in REPOSITORIES[JORYIRVING].items():
+        theirs = flux_tree(JORYIRVING, folder)
+        ours = flux_applies(out, folder, tmp_path / cluster, str(TOOLS / "kubectl"), missing=[])
+        same[cluster] = sum(1 for k in theirs.keys() - BOOTSTRAP if k in ours and ours[k].by == theirs[k].by and
+                            normalized(ours[k].obj) == normalized(theirs[k].obj))
+    assert same == {"main": 366, "test": 71, "utility": 142}  # of 426, 75 and 157
