@@ -6,8 +6,10 @@ field names; the Kustomization that applies an object becomes its `layer`. With 
 clusters, an app is written as the first cluster has it and every other cluster states its
 differences (`clusters.NAME.apps.APP`, `false` where it is absent). fluxgen's own defaults that
 would change an object (a targetNamespace, storageNamespace and createNamespace on every app, the
-release name) are set back to what Flux had. What fluxgen cannot express is reported, never
-dropped silently.
+release name) are set back to what Flux had. A setting every app of a kind shares goes into
+`defaults`. A layer whose folder several clusters share, but whose objects differ between them,
+gets a folder per cluster. What fluxgen cannot express is reported, never dropped silently;
+`leave_out` takes out what keeps the spec from validating, and reports that too.
 """
 
 import copy
