@@ -364,7 +364,7 @@ def _build(repo: Path, wrapper: Path, ks: dict, kubectl: str) -> tuple[list[dict
     if any(spec.get(field) for field in ("components", "namePrefix", "nameSuffix")):
         # these merge into the folder's own kustomization.yaml (a prefix replaces its prefix, components
         # join its components): build a private copy, edited as kustomize-controller edits it
-        shutil.copytree(repo, wrapper / "repo", symlinks=True)
+        shutil.copytree(repo, wrapper / "repo", symlinks=True, copy_function=os.link)  # links: nothing is edited
         inner_copy = wrapper / "repo" / (inner or folder / "kustomization.yaml").relative_to(repo.resolve())
         for name in KUSTOMIZATION_FILES:
             (inner_copy.parent / name).unlink(missing_ok=True)
