@@ -453,26 +453,33 @@ def import_(paths, cluster_dirs, source, from_cluster, context, kubeconfig, requ
         if not repo.is_dir():
             raise click.UsageError(f"{repo}: not a folder (with --cluster, PATH is the repository)")
         from fluxgen.cluster import kubectl_path
+        from fluxgen.schema import DNS_LABEL
 
         kubectl = kubectl_path()
+        folders: dict[str, str] = {}
         for pair in cluster_dirs:
             cluster, _, folder = pair.partition("=")
             folder = folder.strip("/").removeprefix("./")
-            if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", cluster) or not folder:
+            if not re.fullmatch(DNS_LABEL, cluster) or not folder:
                 raise click.UsageError(f"--cluster {pair!r}: write NAME=DIR (a cluster name such as staging, and its "
                                        "folder in the repository)")
-            if cluster in found:
+            if cluster in folders:
                 raise click.UsageError(f"--cluster {cluster}: given twice")
-            if folder in bootstrap.values():
+            if folder in folders.values():
                 raise click.UsageError(f"--cluster {pair}: {folder} is another cluster's folder too")
             if not (repo / folder).is_dir() or not (repo / folder).resolve().is_relative_to(repo.resolve()):
                 raise FluxgenError(f"--cluster {pair}: {repo / folder} is not a folder of the repository")
-            bootstrap[cluster] = folder
-            failed: list[str] = []
-            found[cluster] = [importer.Found(item.obj, f"Kustomization {item.by[0]}/{item.by[1]}", item.by) for item in
-                              flux_build.flux_applies(repo, folder, (namespace, name), kubectl, failed)]
-            if failed:  # what such a Kustomization applies is unknown: an import without it would not be the cluster
-                raise FluxgenError("\n".join(f"cluster {cluster}: {problem}" for problem in failed))
+            folders[cluster] = folder
+        failed: list[str] = []
+        with flux_build.shipped(repo, failed) as copy:  # one copy of the repository for every cluster
+            for cluster, folder in folders.items():
+                if copy is not None:
+                    found[cluster] = [importer.Found(item.obj, f"Kustomization {item.by[0]}/{item.by[1]}", item.by)
+                                      for item in flux_build.flux_applies(copy, folder, (namespace, name), kubectl,
+                                                                          failed)]
+                if failed:  # what such a Kustomization applies is unknown: without it, it would not be the cluster
+                    raise FluxgenError("\n".join(f"cluster {cluster}: {problem}" for problem in failed))
+        bootstrap = dict(folders)
         origin = f"the repository {repo}, as Flux applies it"
     else:
         if not paths:

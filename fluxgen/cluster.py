@@ -181,13 +181,13 @@ def flux_objects(context: str | None = None, kubeconfig: str | None = None,
             items = json.loads(result.stdout).get("items", [])
         except (json.JSONDecodeError, AttributeError) as err:
             raise ClusterError(f"kubectl get {FLUX_KINDS[kind][0]}: the answer is not a JSON list") from err
-        found += [_as_written(item) for item in items if isinstance(item, dict) and isinstance(item.get("metadata"),
-                                                                                                 dict)
-                  and isinstance(item["metadata"].get("name"), str)]
+        found += [_without_server_fields(item) for item in items if isinstance(item, dict) and
+                  isinstance(item.get("metadata"), dict) and isinstance(item["metadata"].get("name"), str)]
     return found
 
 
-def _as_written(item: dict) -> tuple[dict, tuple[str, str] | None]:
+def _without_server_fields(item: dict) -> tuple[dict, tuple[str, str] | None]:
+    """The object as someone applied it, and the Kustomization that did (from Flux's labels)."""
     metadata = {key: value for key, value in item["metadata"].items() if key not in _SERVER_SET}
     labels = dict(metadata.get("labels") or {})
     namespace, name = labels.get(_APPLIED_BY[1]), labels.get(_APPLIED_BY[0])

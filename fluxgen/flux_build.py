@@ -26,7 +26,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,11 +118,10 @@ def root_kustomization(entry: str, source: tuple[str, str]) -> dict:
                      "sourceRef": {"kind": "GitRepository", "namespace": source[0], "name": source[1]}}}
 
 
-def flux_applies(repo: Path, entry: str, source: tuple[str, str], kubectl: str,
-                 problems: list[str]) -> list[Applied]:
-    """Every Flux object Flux applies from `repo` starting at `entry`, in the order found.
-    Kustomizations on another source are kept as they are, not followed; those whose path does
-    not build are added to `problems`."""
+@contextmanager
+def shipped(repo: Path, problems: list[str]) -> Iterator[Path | None]:
+    """A temporary copy of `repo` as source-controller ships it, to build every cluster from;
+    None (and `problems`) when a kustomization file in it reads outside the repository."""
     with tempfile.TemporaryDirectory(prefix="fluxgen-import-") as work:
         copy = Path(work) / "repo"
         try:
@@ -129,10 +130,16 @@ def flux_applies(repo: Path, entry: str, source: tuple[str, str], kubectl: str,
             raise FluxgenError(f"cannot copy the repository {repo} to build it: {_first(err)}") from err
         _unlink_outside(copy)
         outside = _reads_outside(copy)
-        if outside:
-            problems += outside
-            return []
-        return _walk(copy, entry, source, kubectl, problems)
+        problems += outside
+        yield None if outside else copy
+
+
+def flux_applies(copy: Path, entry: str, source: tuple[str, str], kubectl: str,
+                 problems: list[str]) -> list[Applied]:
+    """Every Flux object Flux applies from the `shipped` copy of a repository, starting at
+    `entry`, in the order found. Kustomizations on another source are kept as they are, not
+    followed; those whose path does not build are added to `problems`."""
+    return _walk(copy, entry, source, kubectl, problems)
 
 
 # What source-controller leaves out of a Git artifact (its default .sourceignore), then the
@@ -230,7 +237,7 @@ def _as_list(value) -> list:
 def _walk(repo: Path, entry: str, source: tuple[str, str], kubectl: str, problems: list[str]) -> list[Applied]:
     pending, done, applied = [root_kustomization(entry, source)], set(), []
     everything: dict[tuple, dict] = {}  # every object applied so far, for substituteFrom
-    builds = repo.parent / "builds"
+    builds = Path(tempfile.mkdtemp(prefix="builds-", dir=repo.parent))  # this walk's own: clusters share the copy
     while pending:
         todo = []
         for ks in pending:
@@ -360,6 +367,10 @@ def _build(repo: Path, wrapper: Path, ks: dict, kubectl: str) -> tuple[list[dict
         return [], f"cannot read {inner.relative_to(repo) if inner else folder}: {err}"
     if not isinstance(written, dict) or not any(written.get(field) for field in _PRODUCERS):
         return [], None  # Flux builds an empty folder, or `resources: []`, as nothing (fluxcd/pkg#718, #757)
+    escaping = [c for c in _as_list(spec.get("components")) if not (folder / str(c)).resolve().is_relative_to(
+        repo.resolve())]
+    if escaping:
+        return [], f"its component {escaping[0]} lies outside the repository, where Flux cannot read it"
     wrapper.mkdir(parents=True)
     if any(spec.get(field) for field in ("components", "namePrefix", "nameSuffix")):
         # these merge into the folder's own kustomization.yaml (a prefix replaces its prefix, components

@@ -264,6 +264,13 @@ def test_import_never_writes_or_reads_outside_the_repository(tmp_path):
     repository(repo, {"apps/kustomization.yaml": "resources:\n  - https://github.com/org/repo//apps?ref=main\n"})
     result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
     assert result.returncode == 1 and "is a remote base; import builds the repository only" in result.stderr
+    repository(outside, {"kustomization.yaml": "kind: Component\napiVersion: kustomize.config.k8s.io/v1alpha1\n"
+                                               "resources: [secret.yaml]\n"})
+    repository(repo, {"apps/kustomization.yaml": "resources: []\n", "apps/web.yaml": HR.format(name="web"),
+                      "clusters/p/ks.yaml": KS.format(path="./apps", extra=", components: [../../outside]")})
+    (repo / "apps/kustomization.yaml").unlink()
+    result = fluxgen("import", "--cluster", "p=clusters/p", cwd=repo)
+    assert result.returncode == 1 and "its component ../../outside lies outside the repository" in result.stderr
 
 
 def test_import_sees_the_repository_as_source_controller_ships_it(tmp_path):
