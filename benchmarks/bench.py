@@ -110,8 +110,9 @@ def reuse_row(plugin: str, count: int, runs: int, tmp: Path) -> tuple:
             "target < 2 s (3 kubectl calls; memory includes kubectl)")
 
 
-def measure(command: list[str], runs: int, before=lambda: None, env=None, cwd=None) -> tuple[float, float]:
-    """(median seconds, peak MiB) over `runs` fresh processes; `before` runs ahead of each, untimed."""
+def measure(command: list[str], runs: int, before=lambda: None, env=None, cwd=None, ok=(0,)) -> tuple[float, float]:
+    """(median seconds, peak MiB) over `runs` fresh processes; `before` runs ahead of each, untimed;
+    an exit code not in `ok` stops the benchmark."""
     times, peaks = [], []
     for _ in range(runs):
         before()
@@ -119,7 +120,7 @@ def measure(command: list[str], runs: int, before=lambda: None, env=None, cwd=No
         pid = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd).pid
         _, status, usage = os.wait4(pid, 0)
         times.append(time.perf_counter() - started)
-        if os.waitstatus_to_exitcode(status) != 0:
+        if os.waitstatus_to_exitcode(status) not in ok:
             sys.exit(f"failed: {' '.join(command)}")
         peaks.append(usage.ru_maxrss / 1024)
     return statistics.median(times), max(peaks)
@@ -160,6 +161,9 @@ def main() -> None:
             took, peak = measure([plugin, "render", "-f", str(spec)], runs)
             target = {1000: "target < 1 s", 10000: "target < 10 s and < 200 MiB"}.get(size, "")
             rows.append((f"render {size:,} apps", took, peak, target))
+            if size == 1000:
+                took, peak = measure([plugin, "check", "-f", str(spec)], runs)
+                rows.append((f"check {size:,} apps", took, peak, ""))
         if args.clusters:
             spec = Path(tmp) / "clusters.yaml"
             spec.write_text(clusters_spec(args.clusters))
@@ -169,6 +173,9 @@ def main() -> None:
             took, peak = measure([plugin, "render", "-f", str(spec), "--output-dir", str(out)], args.runs,
                                  before=lambda: shutil.rmtree(out, ignore_errors=True))
             rows.append((f"write the repository of 3 clusters, {args.clusters:,} apps", took, peak, ""))
+            took, peak = measure([plugin, "diff", "-f", str(spec), "--output-dir", str(out)], args.runs)
+            rows.append((f"diff the written repository of 3 clusters, {args.clusters:,} apps", took, peak,
+                         "nothing to change"))
         for repository, clusters in IMPORTS if args.imports else []:
             root = ROOT / ".upstream" / repository
             if not root.is_dir():
@@ -179,6 +186,10 @@ def main() -> None:
             took, peak = measure(command, max(1, args.runs // 4), env=env, cwd=root)
             rows.append((f"import {repository.split('/')[0]}/{repository.split('/')[1]} ({len(clusters)} cluster(s))",
                          took, peak, "kubectl kustomize per Kustomization, side by side"))
+            took, peak = measure([plugin, "check", "--level", "error", "kubernetes"], args.runs, cwd=root,
+                                 ok=(0, 1))
+            rows.append((f"check the files of {repository.split('/')[0]}/{repository.split('/')[1]}", took, peak,
+                         "every YAML file below kubernetes/"))
         if args.existing:
             rows.append(reuse_row(plugin, args.existing, args.runs, Path(tmp)))
         if args.package:

@@ -70,6 +70,9 @@ def cli():
       kubectl fluxgen render --output-dir .
       # Start from the repository you have
       kubectl fluxgen import --cluster prod=clusters/prod > fluxgen.yaml
+      # In CI: the Flux maintainers' guidance, and whether the committed files are current
+      kubectl fluxgen check
+      kubectl fluxgen diff --output-dir .
     """
 
 
@@ -227,7 +230,9 @@ def validate(spec_file):
         result = pipeline.render(one)
         _warn(result.warnings, [])
         packaged = sum(len(package.files) for package in result.packages.values())
-        counts.append((f"{cluster}: " if cluster else "") + f"{len(result.objects)} Flux objects"
+        namespaces = sum(placed.obj["kind"] == "Namespace" for placed in result.objects)
+        counts.append((f"{cluster}: " if cluster else "") + f"{len(result.objects) - namespaces} Flux objects"
+                      + (f", {namespaces} Namespace{'s' if namespaces != 1 else ''}" if namespaces else "")
                       + (f", {packaged} packaged files" if packaged else ""))
     if spec.clusters:
         pipeline.repository(spec)  # the clusters' trees must fit together too
@@ -527,6 +532,119 @@ def _checked_import(doc: dict, notes: list[str], text_of) -> str:
         if not doc["apps"]:
             raise FluxgenError("no HelmRelease or Kustomization could be written in a fluxgen.yaml")
     raise FluxgenError("the imported objects cannot be written as a valid fluxgen.yaml")
+
+
+@cli.command(context_settings=CONTEXT)
+@_file_option
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--disable", "disabled", multiple=True, metavar="RULE",
+              help="Skip this rule (repeat for more); the spec's check: {disable: [...]} adds to these.")
+@click.option("--level", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
+              help="The lowest level of finding to print (info adds advice that fits some releases only).")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+def check(spec_file, paths, disabled, level, strict):
+    """Check the Flux objects against the Flux maintainers' production guidance.
+
+    \b
+    Without PATH, checks what the spec renders (every cluster); with PATHs, the Flux objects in
+    those files and folders (a GitOps repository; - for standard input). Each finding reads
+    FILE:LINE: OBJECT: LEVEL: message [rule-id]; exit code 1 when a rule of level error fails
+    (with --strict, also warning). The rules are listed in the README ("Best practices").
+
+    \b
+    Examples:
+      kubectl fluxgen check
+      kubectl fluxgen check clusters/ infrastructure/ apps/
+      kubectl fluxgen check --level info --disable helm-timeout
+    """
+    from fluxgen import check as checking
+    from fluxgen.practices import RULE_IDS
+
+    unknown = [rule for rule in disabled if rule not in RULE_IDS]
+    if unknown:
+        from fluxgen.problems import did_you_mean
+
+        raise click.BadParameter(f"{unknown[0]!r} is no rule" + did_you_mean(unknown[0], RULE_IDS),
+                                 param_hint="--disable")
+    off = frozenset(disabled)
+    if paths:
+        if spec_file != SPEC_FILE:
+            raise click.UsageError("give either PATHs (Flux objects in files) or -f FILE (a fluxgen spec), not both")
+        found, skipped = checking.file_findings(list(paths), off)
+        for line in skipped:
+            click.echo(f"warning: {line}", err=True)
+    else:
+        from fluxgen.spec import load_spec
+
+        found = checking.spec_findings(load_spec(spec_file), off)
+    shown = ("error", "warning", "info")[:("error", "warning", "info").index(level) + 1]
+    found = [finding for finding in found if finding.level in shown]
+    _emit("".join(checking.format_finding(finding) + "\n" for finding in found))
+    click.echo(checking.summary(found), err=True)
+    levels = ("error", "warning") if strict else ("error",)
+    if any(finding.level in levels for finding in found):
+        sys.exit(1)
+
+
+@cli.command(context_settings=CONTEXT)
+@_file_option
+@click.option("--output-dir", type=click.Path(file_okay=False), metavar="DIR", required=True,
+              help="The folder render --output-dir would write.")
+def diff(spec_file, output_dir):
+    """Show what render --output-dir would change, as a unified diff; write nothing.
+
+    \b
+    New files are compared with /dev/null, as are the files render would remove. Exit code 0:
+    nothing would change; 1: something would; 2: the spec or the folder has a problem (as diff
+    does). Colour only on a terminal (and not with NO_COLOR set).
+
+    \b
+    Examples:
+      kubectl fluxgen diff --output-dir .
+      # in CI: fail when the committed files are not what the spec renders
+      kubectl fluxgen diff --output-dir . > /dev/null || { echo "run kubectl fluxgen render --output-dir ."; exit 1; }
+    """
+    try:
+        _diff(spec_file, output_dir)
+    except SpecError as err:
+        for problem in err.problems:
+            click.echo(format_problem(problem), err=True)
+        sys.exit(2)
+    except FluxgenError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(2)
+
+
+def _diff(spec_file: str, output_dir: str) -> None:
+    from fluxgen import pipeline
+    from fluxgen.spec import load_spec
+    from fluxgen.tree_diff import tree_diff, unified
+
+    if not output_dir.strip():
+        raise click.UsageError("--output-dir needs a folder (use . for the current one)")
+    outdir = Path(output_dir)
+    files, warnings, notes = pipeline.repository(load_spec(spec_file))
+    _warn(warnings, notes)
+    result = tree_diff(outdir, files)
+    colour = sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    styles = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
+    lines = []
+    for change in result.changes:
+        for line in unified(outdir, change):
+            style = next((s for prefix, s in styles.items() if line.startswith(prefix)), None)
+            lines.append(click.style(line.rstrip("\n"), fg=None if style == "bold" else style,
+                                     bold=True if style == "bold" else None) + "\n" if colour and style else line)
+    _emit("".join(lines))
+    if result.hand_edited:
+        click.echo("render --output-dir would refuse to overwrite these files without --force (edited by hand or "
+                   "not written by fluxgen):\n" + "".join(f"  {outdir / path}\n" for path in result.hand_edited),
+                   err=True, nl=False)
+    added = sum(change.old is None for change in result.changes)
+    removed = sum(change.new is None for change in result.changes)
+    click.echo(f"{added} new, {len(result.changes) - added - removed} changed, {removed} removed file(s) in {outdir}",
+               err=True)
+    if result.changes:
+        sys.exit(1)
 
 
 @cli.command(context_settings=CONTEXT)

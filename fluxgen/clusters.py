@@ -14,7 +14,7 @@ from fluxgen.errors import Problem, SpecError
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
 from fluxgen.sources import Source, kind_of
-from fluxgen.spec import Cluster, checked_spec
+from fluxgen.spec import Cluster, checked_spec, notifications
 from fluxgen.validator import validator_for
 
 CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}  # the apps a cluster changes
@@ -97,7 +97,11 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
                              for path, message in messages(validator._errors, CHANGED)])
         for index, app in zip(changed, merged["apps"], strict=True):
             own[index] = app
-    return checked_spec(defaults, own, declared, base, here, layers, absent)
+    spec = checked_spec(defaults, own, declared, base, here, layers, absent)
+    at = ("clusters", name, "notifications") if "notifications" in changes else ("notifications",)
+    return replace(spec, notifications=notifications(changes.get("notifications", doc["notifications"]), defaults, at,
+                                                     where), disabled=frozenset((doc.get("check") or {}).get(
+                                                         "disable", [])))
 
 
 def _closeness(key: str, app: dict, namespace: str) -> int:
@@ -155,3 +159,6 @@ class _ClusterWhere(Where):
             changed = ("clusters", self.cluster) + origin
             origin = changed if changed in self.lines else origin
         return path, origin
+
+    def app_index(self, index: int) -> int:
+        return self.indices[index]

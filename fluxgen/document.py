@@ -133,6 +133,11 @@ def load(text: str, name: str) -> tuple[Any, dict[Path, int]]:
 def load_all(text: str, name: str) -> list[tuple[int, Any]]:
     """Every document of a YAML stream (Kubernetes manifests), as (first line, data); the same
     rules as load for each document; empty documents are skipped."""
+    return [(line, data) for line, data, _ in load_all_lines(text, name)]
+
+
+def load_all_lines(text: str, name: str) -> list[tuple[int, Any, dict[Path, int]]]:
+    """load_all, with the {path: line} map of each document."""
     documents = []
     with _reading(text, name) as loader:
         while loader.check_node():
@@ -140,7 +145,8 @@ def load_all(text: str, name: str) -> list[tuple[int, Any]]:
             if isinstance(node, yaml.ScalarNode) and node.tag == scalars.NULL:
                 continue
             _check_size(node, name)
-            documents.append((node.start_mark.line + 1, _build(loader, node, (), {}, name)))
+            lines: dict[Path, int] = {}
+            documents.append((node.start_mark.line + 1, _build(loader, node, (), lines, name), lines))
     return documents
 
 

@@ -63,7 +63,7 @@ def flux_objects(paths: list[str], problems: list[str]) -> list[tuple[dict, str]
     found: list[tuple[dict, str]] = []
     errors: list[Problem] = []
     for given in paths:
-        for path, name in _yaml_files(given, problems, errors):
+        for path, name in yaml_files(given, problems, errors):
             try:
                 raw = files.read_stdin() if path is None else files.read_bytes(path, follow_links=False)
                 documents = document.load_all(document.decode(raw, name), name)
@@ -83,7 +83,7 @@ def flux_objects(paths: list[str], problems: list[str]) -> list[tuple[dict, str]
     return found
 
 
-def _yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Path | None, str]]:
+def yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Path | None, str]]:
     from fluxgen.errors import Problem
 
     if given == "-":
@@ -91,7 +91,7 @@ def _yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Pat
     root = Path(given)
     if root.is_symlink() or not root.exists():
         errors.append(Problem(given, 0, "", "no such file or folder" if not root.is_symlink() else
-                              "is a symbolic link; import does not follow links"))
+                              "is a symbolic link; fluxgen does not follow links"))
         return []
     if root.is_file():
         return [(root, given)]
@@ -104,7 +104,7 @@ def _yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Pat
             path = here / name
             if name.endswith((".yaml", ".yml")):
                 if path.is_symlink():
-                    problems.append(f"{path}: a symbolic link; skipped (import does not follow links)")
+                    problems.append(f"{path}: a symbolic link; skipped (fluxgen does not follow links)")
                 else:
                     found.append((path, str(path)))
     return found

@@ -231,6 +231,45 @@ OCIREPOSITORY = _SOURCE_COMMON | {
                   required=("provider",)),
 }
 
+# Provider spec fields (notification.toolkit.fluxcd.io/v1beta3); CEL: commitStatusExpr only for
+# the Git providers.
+PROVIDER_TYPES = ("slack", "discord", "msteams", "rocket", "generic", "generic-hmac", "github", "gitlab", "gitea",
+                  "giteapullrequestcomment", "bitbucketserver", "bitbucket", "azuredevops", "googlechat",
+                  "googlepubsub", "webex", "sentry", "azureeventhub", "telegram", "lark", "matrix", "opsgenie",
+                  "alertmanager", "grafana", "githubdispatch", "githubpullrequestcomment",
+                  "gitlabmergerequestcomment", "pagerduty", "datadog", "nats", "zulip", "otel")
+PROVIDER = {
+    "type": enum(*PROVIDER_TYPES),
+    "interval": duration(),
+    "channel": text(maxlength=2048),
+    "username": text(maxlength=2048),
+    "address": text(maxlength=2048),
+    "timeout": duration(SOURCE_TIMEOUT),
+    "proxy": text(regex=r"^(http|https)://.*$", maxlength=2048),
+    "proxySecretRef": local_ref(),
+    "secretRef": local_ref(),
+    "certSecretRef": local_ref(),
+    "serviceAccountName": name(),
+    "commitStatusExpr": text() | {"dependencies": {"type": ["github", "gitlab", "gitea", "bitbucketserver",
+                                                            "bitbucket", "azuredevops"]}},
+    "suspend": boolean(),
+}
+
+# Alert spec fields besides providerRef (the entry's Provider).
+ALERT = {
+    "eventSeverity": enum("info", "error"),
+    "eventSources": items({"apiVersion": text(), "kind": enum(
+        "Bucket", "GitRepository", "Kustomization", "HelmRelease", "HelmChart", "HelmRepository", "ImageRepository",
+        "ImagePolicy", "ImageUpdateAutomation", "OCIRepository", "ArtifactGenerator", "ExternalArtifact"),
+        "name": text(empty=False, maxlength=253), "namespace": text(empty=False, maxlength=253),
+        "matchLabels": string_map()}, required=("kind", "name")),
+    "inclusionList": strings(),
+    "exclusionList": strings(),
+    "eventMetadata": string_map(),
+    "summary": text(maxlength=255),
+    "suspend": boolean(),
+}
+
 # Where to look instead, when an option of the other kind is set.
 ELSEWHERE = {
     ("HelmRelease", "sourceRef"): "chart.sourceRef (a HelmRepository or Git) or chartRef (an OCIRepository)",

@@ -28,8 +28,8 @@ def sha(data: bytes) -> str:
 # removes or puts back, whatever a record or a journal in the folder says, so that a line added to
 # .fluxgen.sum in a pull request cannot delete .git/HEAD or a colleague's notes.
 _GENERATED = {"helmrepository.yaml", "ocirepository.yaml", "gitrepository.yaml", "helmrelease.yaml",
-              "flux-kustomization.yaml", "kustomization.yaml", "Chart.yaml", "values.yaml", ".helmignore",
-              "_helpers.tpl", RECORD}
+              "flux-kustomization.yaml", "kustomization.yaml", "namespace.yaml", "provider.yaml", "alert.yaml",
+              "Chart.yaml", "values.yaml", ".helmignore", "_helpers.tpl", RECORD}
 _GENERATED_IN = ("templates", "crds", "base")  # packaged objects: FOLDER/kind-name.yaml
 _VCS = {".git", ".hg", ".svn", ".jj", ".bzr"}
 

@@ -5,8 +5,9 @@ not found, an `existing: true` one); each HelmRelease and Kustomization an app w
 field names; the Kustomization that applies an object becomes its `layer`. With several
 clusters, an app is written as the first cluster has it and every other cluster states its
 differences (`clusters.NAME.apps.APP`, `false` where it is absent). fluxgen's own defaults that
-would change an object (a targetNamespace, storageNamespace and createNamespace on every app, the
-release name) are set back to what Flux had. A setting every app of a kind shares goes into
+would change an object (a targetNamespace, storageNamespace, Namespace object and RetryOnFailure
+strategy on every release, the release name, wait on a Kustomization others depend on) are set
+back to what Flux had. A setting every app of a kind shares goes into
 `defaults`. A layer whose folder several clusters share, but whose objects differ between them,
 gets a folder per cluster. What fluxgen cannot express is reported, never dropped silently;
 `leave_out` takes out what keeps the spec from validating, and reports that too.
@@ -68,7 +69,8 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
                 if known != entry:
                     notes.append(f"{_label(item.obj)} differs between clusters; sources: holds one version, the "
                                  f"first cluster's ({item.where})")
-        per_cluster[cluster] = {key(item.obj): _app(item, notes) for item in objects
+        waited = _waited_on([item.obj for item in objects])
+        per_cluster[cluster] = {key(item.obj): _app(item, notes, key(item.obj) in waited) for item in objects
                                 if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
         notes += [f"Kustomization {k[1]}/{k[2]}{' on cluster ' + cluster if cluster else ''}: its patches add to "
                   "lists (op: add, path .../-) of the objects it applies, which are written as applied, so Flux "
@@ -201,10 +203,19 @@ def _metadata_note(item: Found, notes: list[str]) -> None:
                      "fluxgen.yaml; left out")
 
 
-def _app(item: Found, notes: list[str]) -> dict:
+def _waited_on(objects: list[dict]) -> set[tuple]:
+    """The Kustomizations another Kustomization depends on."""
+    return {("Kustomization", dep.get("namespace") or key(obj)[1], dep["name"]) for obj in objects
+            if obj["kind"] == "Kustomization" for dep in (obj.get("spec") or {}).get("dependsOn") or []
+            if isinstance(dep, dict) and isinstance(dep.get("name"), str)}
+
+
+def _app(item: Found, notes: list[str], waited: bool = False) -> dict:
     obj = item.obj
     kind, namespace, name = key(obj)
     spec = copy.deepcopy(obj.get("spec") or {})
+    if waited and not {"wait", "healthChecks", "healthCheckExprs"} & set(spec):
+        spec["wait"] = False  # fluxgen's default for a Kustomization others depend on is to wait
     app: dict = {"name": name, "namespace": namespace}
     if item.by is not None and item.by != BOOTSTRAP:
         app["layer"] = item.by[1]
@@ -258,8 +269,11 @@ def _release(app: dict, spec: dict, item: Found, notes: list[str]) -> None:
         spec["releaseName"] = f"{target}-{app['name']}"  # what Flux calls the release (fluxgen: the app's name)
     if target and target != namespace and "storageNamespace" not in spec:
         spec["storageNamespace"] = namespace  # Flux's default (fluxgen's: the target namespace)
-    if target and "createNamespace" not in (spec.get("install") or {}):
-        spec.setdefault("install", {})["createNamespace"] = False  # fluxgen's default is true
+    if target:
+        app["namespaceObject"] = False  # the repository's own Namespace objects (if any) stay where they are
+    for action in ("install", "upgrade"):  # fluxgen's default strategy is RetryOnFailure; Flux's is this
+        if not {"strategy", "remediation"} & set(spec.get(action) or {}):
+            spec[action] = {**(spec.get(action) or {}), "strategy": {"name": "RemediateOnFailure"}}
 
 
 def _ref(ref: dict, namespace: str) -> dict:

@@ -104,8 +104,8 @@ def scenario_of(answer: str) -> str | None:
 
 
 def app_objects(spec, name: str) -> list[dict]:
-    """What the app `name` renders to: the source generated for it, if any, then its HelmRelease or
-    Kustomization (the last app of that name: the one init just added)."""
+    """What the app `name` renders to: its Namespace and the source generated for it, if any, then
+    its HelmRelease or Kustomization (the last app of that name: the one init just added)."""
     from fluxgen.resources import build
 
     docs = [placed.obj for placed in build(spec.apps, spec.sources).objects]
@@ -113,8 +113,10 @@ def app_objects(spec, name: str) -> list[dict]:
     ref = mine[-1]["spec"].get("chartRef") or mine[-1]["spec"].get("sourceRef") or \
         mine[-1]["spec"]["chart"]["spec"]["sourceRef"]
     namespace = ref.get("namespace", mine[-1]["metadata"]["namespace"])
-    return [doc for doc in docs if (doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"]) ==
-            (ref["kind"], namespace, ref["name"])] + mine[-1:]
+    target = mine[-1]["spec"].get("targetNamespace") if mine[-1]["kind"] == "HelmRelease" else None
+    wanted = {(ref["kind"], namespace, ref["name"]), ("Namespace", None, target)}
+    return [doc for doc in docs if (doc["kind"], doc["metadata"].get("namespace"), doc["metadata"]["name"]) in
+            wanted] + mine[-1:]
 
 
 def app_entry(scenario: str, answers: dict, known: dict, catalogue: list = []) -> dict:  # noqa: B006

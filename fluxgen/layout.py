@@ -78,7 +78,7 @@ def _objects(part: Part) -> dict[str, str]:
         if placed.layer is not None:
             folder = f"{part.layers[placed.layer]}/{placed.owner or CATALOGUE_FOLDER}"
         elif part.root is not None or part.layers:  # a folder per app, not the app's own path, beside layers
-            folder = _join(part.root or ".", placed.owner or CATALOGUE_FOLDER)
+            folder = _join(part.root or ".", placed.owner or placed.folder)
         else:
             folder = placed.folder
         name = FILE_NAMES[placed.obj["kind"]]

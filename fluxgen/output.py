@@ -183,9 +183,12 @@ def dump_json(docs: list[dict]) -> str:
 
 
 FILE_NAMES = {
+    "Namespace": "namespace.yaml",
     "HelmRepository": "helmrepository.yaml",
     "OCIRepository": "ocirepository.yaml",
     "GitRepository": "gitrepository.yaml",
     "HelmRelease": "helmrelease.yaml",
     "Kustomization": "flux-kustomization.yaml",  # kustomization.yaml is kustomize's own file
+    "Provider": "provider.yaml",
+    "Alert": "alert.yaml",
 }

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fluxgen.errors import ClusterError, Problem, SpecError
-from fluxgen.resources import Placed, app_folder, build
+from fluxgen.resources import Placed, app_folder, build, notification_objects
 from fluxgen.sources import ClusterSource, Source, kind_of
 from fluxgen.spec import Spec
 
@@ -55,7 +55,8 @@ def render(spec: Spec, cluster: ClusterFlags | None = None) -> Rendered:
     notes += [f"not reused: the cluster's {theirs.kind} {theirs.namespace}/{theirs.name} has the same URL, but "
               f"{reason}; generating {source.namespace}/{source.name}" for source, theirs, reason in built.skipped
               if not source.reused]
-    return Rendered(built.objects, packages, spec.warnings + warnings, notes)
+    objects = built.objects + notification_objects(spec.notifications, [placed.obj for placed in built.objects])
+    return Rendered(objects, packages, spec.warnings + warnings, notes)
 
 
 def cluster_named(spec: Spec, name: str | None) -> Spec:

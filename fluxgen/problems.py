@@ -30,6 +30,10 @@ class Where:
         """Where a field of the merged apps was written (clusters.py says it for a cluster's apps)."""
         return path, origin
 
+    def app_index(self, index: int) -> int:
+        """The place in the spec's `apps:` of the app at `index` of the merged apps."""
+        return index
+
 
 def article(kind: str) -> str:
     """`an OCIRepository`, `a HelmRepository`: the word with its article, as it is spoken."""
@@ -90,7 +94,8 @@ _MESSAGES = {
     "required": lambda e, c: "required field",
     "type": lambda e, c: "must be " + " or ".join(_TYPE_NAMES.get(t, t) for t in _as_list(c)),
     "regex": lambda e, c: HINTS.get(c, f"must match {c}"),
-    "allowed": lambda e, c: f"must be {' or '.join(map(repr, c))}",
+    "allowed": lambda e, c: f"must be {' or '.join(map(repr, c))}" if len(c) <= 8 else
+    f"must be one of {', '.join(c)}" + did_you_mean(str(e.value), c),
     "minlength": lambda e, c: f"needs at least {c} item(s)",
     "maxlength": lambda e, c: f"must be at most {c} characters long",
     "empty": lambda e, c: "must not be empty",

@@ -17,8 +17,16 @@ API_VERSIONS = {
     "GitRepository": "source.toolkit.fluxcd.io/v1",
     "HelmRelease": "helm.toolkit.fluxcd.io/v2",
     "Kustomization": "kustomize.toolkit.fluxcd.io/v1",
+    "Provider": "notification.toolkit.fluxcd.io/v1beta3",
+    "Alert": "notification.toolkit.fluxcd.io/v1beta3",
 }
-SOURCE_INTERVALS = {"GitRepository": "1m", "HelmRepository": "1h", "OCIRepository": "1h"}
+# Sources are fetched at least as often as the 5m the apps reconcile at: Flux's guidance (sources
+# short, appliers longer), so a new chart or commit never waits longer than the app's interval.
+SOURCE_INTERVALS = {"GitRepository": "1m", "HelmRepository": "5m", "OCIRepository": "5m"}
+# Namespaces a cluster always has (flux-system: flux bootstrap's): never written as objects.
+CLUSTER_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "flux-system"})
+# A failed install or upgrade is retried as it is, without uninstalling or rolling back.
+RETRY_ON_FAILURE = {"name": "RetryOnFailure", "retryInterval": "5m"}
 
 
 def xdict(**fields) -> dict:
@@ -109,9 +117,17 @@ def _depends_on(app: dict, apps: list[dict]) -> list | None:
     return result
 
 
+def _strategies(options: dict) -> dict:
+    """install and upgrade with Flux's RetryOnFailure strategy, where the app chose none and no
+    remediation of its own."""
+    return {action: {"strategy": dict(RETRY_ON_FAILURE)} for action in ("install", "upgrade")
+            if not {"strategy", "remediation"} & set(options.get(action) or {})}
+
+
 def helm_release(app: dict, source: Source, apps: list[dict]) -> dict:
     """HelmRelease for a chart app."""
     target = app["targetNamespace"]
+    options = _options(app)
     chart = app.get("chart", {})
     spec_options = {key: value for key, value in chart.items() if key in CHART_SPEC and key != "metadata"}
     if "chartRef" in app or source.kind == "OCIRepository":
@@ -129,16 +145,20 @@ def helm_release(app: dict, source: Source, apps: list[dict]) -> dict:
         releaseName=app.get("releaseName", app["name"]),
         targetNamespace=target,
         storageNamespace=target,
-        install={"createNamespace": True} if target else None,
+        **_strategies(options),
         dependsOn=_depends_on(app, apps),
         values=app.get("values") or None,
         **chart_fields,
     )
-    return flux_object("HelmRelease", app["name"], app["namespace"], merge_options(spec, _options(app)))
+    return flux_object("HelmRelease", app["name"], app["namespace"], merge_options(spec, options))
 
 
-def kustomization(app: dict, source: Source, apps: list[dict]) -> dict:
-    """Kustomization for a kustomize app (kept in Git, or in an OCI artifact)."""
+def kustomization(app: dict, source: Source, apps: list[dict], depended: bool = False) -> dict:
+    """Kustomization for a kustomize app (kept in Git, or in an OCI artifact). One that other
+    Kustomizations depend on waits for what it applies to be ready (within its interval), so that
+    they start after it has rolled out."""
+    options = _options(app)
+    waits = {"wait", "healthChecks", "healthCheckExprs"} & set(options) or not depended
     spec = xdict(
         interval=app["interval"],
         path=repo_path(app["kustomize"]["path"]),
@@ -146,8 +166,42 @@ def kustomization(app: dict, source: Source, apps: list[dict]) -> dict:
         sourceRef=_source_ref(source, app),
         targetNamespace=app["targetNamespace"],
         dependsOn=_depends_on(app, apps),
+        wait=None if waits else True,
+        timeout=None if waits else app["interval"],
     )
-    return flux_object("Kustomization", app["name"], app["namespace"], merge_options(spec, _options(app)))
+    return flux_object("Kustomization", app["name"], app["namespace"], merge_options(spec, options))
+
+
+def depended_on(apps: list[dict]) -> set[int]:
+    """The id() of every kustomize app another Kustomization of the spec depends on."""
+    by_key = {(app["namespace"], app["name"]): app for app in apps if kind_of(app) == "Kustomization"}
+    found = set()
+    for other in apps:
+        if kind_of(other) != "Kustomization":
+            continue
+        for dep in other.get("dependsOn") or []:
+            target: dict | str | None
+            if isinstance(dep, str):
+                target = by_key.get((other["namespace"], dep)) or dependency(other, dep, apps)
+            else:
+                target = by_key.get((dep.get("namespace", other["namespace"]), dep["name"]))
+            if isinstance(target, dict):
+                found.add(id(target))
+    return found
+
+
+def namespace_object(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def needs_namespace(app: dict) -> str | None:
+    """The namespace a chart app's HelmRelease installs into, when fluxgen writes it as a Namespace
+    object (the Flux maintainers' advice, instead of Helm's install.createNamespace, which
+    leaves the namespace out of Flux's pruning)."""
+    target = app.get("targetNamespace")
+    if kind_of(app) != "HelmRelease" or not target or not app.get("namespaceObject", True):
+        return None
+    return None if target in CLUSTER_NAMESPACES else target
 
 
 def app_folder(app: dict) -> str:
@@ -182,6 +236,30 @@ def dependency(app: dict, name: str, apps: list[dict]) -> dict | str:
 
 
 CATALOGUE_FOLDER = "sources"  # where --output-dir writes the `sources:` entries
+NOTIFICATIONS_FOLDER = "notifications"  # and the `notifications:` entries
+
+
+def notification_objects(entries: list[dict], objects: list[dict]) -> list[Placed]:
+    """A Provider and an Alert per `notifications:` entry. An Alert without eventSources reports
+    the errors of every Kustomization in its own namespace (flux bootstrap's included) and of
+    every HelmRelease and Kustomization of `objects` elsewhere."""
+    result = []
+    for entry in entries:
+        namespace = entry["namespace"]
+        kinds: dict[str, list[str]] = {namespace: ["Kustomization"]}
+        for obj in objects:
+            if obj["kind"] in ("HelmRelease", "Kustomization"):
+                kinds.setdefault(obj["metadata"]["namespace"], [])
+                if obj["kind"] not in kinds[obj["metadata"]["namespace"]]:
+                    kinds[obj["metadata"]["namespace"]].append(obj["kind"])
+        sources = [xdict(kind=kind, name="*", namespace=None if where == namespace else where)
+                   for where, found in kinds.items() for kind in sorted(found, reverse=True)]
+        alert = merge_options({"providerRef": {"name": entry["name"]}, "eventSeverity": "error",
+                               "eventSources": sources}, entry.get("alert") or {})
+        result += [Placed(NOTIFICATIONS_FOLDER, flux_object("Provider", entry["name"], namespace,
+                                                            dict(entry["provider"]))),
+                   Placed(NOTIFICATIONS_FOLDER, flux_object("Alert", entry["name"], namespace, alert))]
+    return result
 
 
 def _placed(obj: dict, app: dict | None, layer: str | None = None) -> Placed:
@@ -202,10 +280,18 @@ def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never c
         if not source.declared:
             first.setdefault(id(source), app)
         users.setdefault(id(source), []).append(app["name"])
-    builders = {"HelmRelease": helm_release, "Kustomization": kustomization}
-    result = [_placed(source_object(source), first.get(id(source)), source.layer) for source in plan.sources
-              if not source.existing]
+    depended = depended_on(apps)
+    namespaces: dict[str, dict] = {}  # each written once, with the first app installed into it
+    for app in apps:
+        target = needs_namespace(app)
+        if target is not None:
+            namespaces.setdefault(target, app)
+    result = [_placed(namespace_object(name), app) for name, app in namespaces.items()]
+    result += [_placed(source_object(source), first.get(id(source)), source.layer) for source in plan.sources
+               if not source.existing]
     for app, source in zip(apps, plan.used, strict=True):
-        result.append(_placed(builders[kind_of(app)](app, source, apps), app))
+        obj = helm_release(app, source, apps) if kind_of(app) == "HelmRelease" else \
+            kustomization(app, source, apps, id(app) in depended)
+        result.append(_placed(obj, app))
     return Built(result, [(source, users[id(source)]) for source in plan.sources if source.reused],
                  [(source, users[id(source)]) for source in plan.sources if source.clash], plan.skipped)

@@ -10,6 +10,7 @@ import re
 
 from fluxgen import flux_schema as flux
 from fluxgen.flux_schema import DURATION, as_text
+from fluxgen.practices import RULE_IDS
 
 API_VERSION = "fluxgen/v1"
 
@@ -228,7 +229,29 @@ SHARED = flux.HELMRELEASE | flux.KUSTOMIZATION | {
                               nullable=True),
     "sourceNamespace": _label("namespace of the sources derived from inline URLs (default: the app's namespace)"),
     "sourceRef": SOURCE_REF,
+    "namespaceObject": {"type": "boolean", "meta": {
+        "description": "write a Namespace object for targetNamespace with the HelmRelease (default true; false: "
+                       "the namespace exists, or something else creates it)", "default": True}},
 }
+
+# `check: {disable: [...]}`: rules of `kubectl fluxgen check` that do not apply (the spec's, or an app's).
+CHECK = {"type": "dict", "schema": {"disable": {
+    "type": "list", "schema": {"type": "string", "allowed": list(RULE_IDS)},
+    "meta": {"description": "ids of the rules check skips"}}},
+    "meta": {"description": "settings of kubectl fluxgen check"}}
+
+# A `notifications:` entry: a Provider and an Alert of that name.
+NOTIFICATION = {
+    "name": _label("metadata.name of the Provider and the Alert", required=True),
+    "namespace": _flux_label("metadata.namespace (default: the Flux namespace of defaults)"),
+    "provider": {"type": "dict", "required": True, "schema": flux.PROVIDER | {"type": flux.PROVIDER["type"] | {
+        "required": True}}, "meta": {"description": "Provider spec fields (type, channel, address, secretRef, ...)"}},
+    "alert": {"type": "dict", "schema": flux.ALERT, "meta": {
+        "description": "Alert spec fields; by default eventSeverity: error over every HelmRelease and Kustomization "
+                       "rendered"}},
+}
+NOTIFICATIONS = {"type": "list", "schema": {"type": "dict", "schema": NOTIFICATION}, "meta": {
+    "description": "failure notifications: a Provider and an Alert per entry (notification.toolkit.fluxcd.io/v1beta3)"}}
 
 DEFAULTS = SHARED | {
     "chart": {"type": "dict", "schema": {"source": CHART_SOURCE | {"schema": flux.HELMREPOSITORY | flux.OCIREPOSITORY},
@@ -252,11 +275,13 @@ APP = SHARED | {
     "package": _text("local folder of plain manifests to build the chart or overlay from", check_with=local_path),
     "layer": _label("the kustomize app (a layer such as infra-controllers or apps) whose folder holds this app's "
                     "objects; without it they go into the cluster's own folder"),
+    "check": CHECK,
 }
 
 # Keys only one kind of app may carry (fluxgen's own chart keys included).
 ONLY_FOR = {key: "HelmRelease" for key in set(flux.HELMRELEASE) - set(flux.KUSTOMIZATION)} | {
-    "values": "HelmRelease", "valuesFiles": "HelmRelease", "releaseName": "HelmRelease"} | {
+    "values": "HelmRelease", "valuesFiles": "HelmRelease", "releaseName": "HelmRelease",
+    "namespaceObject": "HelmRelease"} | {
     key: "Kustomization" for key in set(flux.KUSTOMIZATION) - set(flux.HELMRELEASE)} | {"sourceRef": "Kustomization"}
 
 # A `sources:` entry, by kind: Flux's spec fields of that kind, its name and namespace, and
@@ -285,6 +310,7 @@ CLUSTER = {
              "valuesrules": {"meta": {"hint": "must be a mapping of changes to the app, or false to leave it out"},
                              "anyof": [{"type": "dict"}, {"type": "boolean", "allowed": [False]}]},
              "meta": {"description": "per-app changes on this cluster, by app name (false: not on this cluster)"}},
+    "notifications": NOTIFICATIONS | {"meta": {"description": "this cluster's notifications, instead of the spec's"}},
 }
 
 SCHEMA = {
@@ -298,6 +324,8 @@ SCHEMA = {
                 "meta": {"description": "sources declared once, by name (HelmRepository, OCIRepository, "
                                         "GitRepository); every entry that is not existing is generated"}},
     "defaults": {"type": "dict", "schema": DEFAULTS, "default": {}},
+    "notifications": NOTIFICATIONS | {"default": []},
+    "check": CHECK,
     "apps": {"type": "list", "required": True, "minlength": 1, "schema": {"type": "dict", "schema": APP},
              "meta": {"description": "the apps to deploy"}},
 }

@@ -33,6 +33,9 @@ class Spec:
     sources: list[Source]  # the `sources:` entries
     clusters: list["Cluster"] = field(default_factory=list)  # with `clusters:`, the spec of each
     layers: frozenset[str] = frozenset()  # the kustomize apps some app is placed under (on any cluster)
+    notifications: list[dict] = field(default_factory=list)  # the `notifications:` entries, namespace set
+    disabled: frozenset[str] = frozenset()  # `check: {disable: [...]}`
+    where: Where | None = None  # the lines of the spec's fields, for check
 
     def every_app(self) -> list[dict]:
         """The apps of the spec, or of every cluster."""
@@ -85,13 +88,31 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
     if problems:
         raise SpecError(problems)
     declared = catalogue.declared_sources(entries, source_namespace)
+    disabled = frozenset((doc.get("check") or {}).get("disable", []))
     if doc.get("clusters") is not None:
         from fluxgen.clusters import cluster_specs  # only specs with clusters need it
 
         clusters = cluster_specs(doc, declared, base, where)
         warnings = sorted({w for cluster in clusters for w in cluster.spec.warnings})
-        return Spec(name, base, defaults, [], warnings, declared, clusters)
-    return checked_spec(defaults, doc["apps"], declared, base, where)
+        return Spec(name, base, defaults, [], warnings, declared, clusters, disabled=disabled, where=where)
+    spec = checked_spec(defaults, doc["apps"], declared, base, where)
+    return replace(spec, notifications=notifications(doc["notifications"], defaults, ("notifications",), where),
+                   disabled=disabled)
+
+
+def notifications(entries: list[dict], defaults: dict, at: tuple, where: Where) -> list[dict]:
+    """The `notifications:` entries with their namespace set; two of one name and namespace are an error."""
+    result, seen, problems = [], set(), []
+    for index, entry in enumerate(entries):
+        entry = {**entry, "namespace": entry.get("namespace") or defaults.get("namespace", "flux-system")}
+        if (entry["namespace"], entry["name"]) in seen:
+            problems.append(where((*at, index, "name"), f"names another entry's Provider and Alert too "
+                                                        f"({entry['namespace']}/{entry['name']})"))
+        seen.add((entry["namespace"], entry["name"]))
+        result.append(entry)
+    if problems:
+        raise SpecError(problems)
+    return result
 
 
 def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: Path, where: Where,
@@ -118,7 +139,7 @@ def checked_spec(defaults: dict, own: list[dict], declared: list[Source], base: 
     if problems:
         raise SpecError(problems)
     return Spec(where.name, base, defaults, apps, values.credential_warnings(apps, where), declared,
-                layers=frozenset(layers))
+                layers=frozenset(layers), where=where)
 
 
 def merge_app(defaults: dict, app: dict) -> dict:

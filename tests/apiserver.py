@@ -187,7 +187,17 @@ def _route(emulator: Emulator, method: str, path: str, query: dict, body: bytes)
         return 200, _resource_list(f"{group}/{version}", kinds, set(kinds))
     if parts[0] == "apis" and len(parts) >= 4 and parts[1] in _groups(emulator):
         return _resources(emulator, method, parts, query, body)
-    if parts[:2] == ["api", "v1"] and len(parts) >= 3:
+    if parts[:2] == ["api", "v1"] and len(parts) >= 3:  # core objects: none exist; a dry-run create is checked
+        rest = parts[2:]
+        rest = rest[2:] if rest[0] == "namespaces" and len(rest) >= 3 else rest
+        if method == "POST" and query.get("dryRun") == ["All"]:
+            obj = json.loads(body)
+            problems = crds.problems(obj)
+            if problems:
+                return 422, _status(422, "Invalid", "; ".join(problems))
+            return 201, _stamped(obj)
+        if method == "GET" and len(rest) > 1:
+            return 404, _status(404, "NotFound", f'{rest[0]} "{rest[1]}" not found')
         return 200, {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": []}
     return 404, _status(404, "NotFound", "the server could not find the requested resource")
 

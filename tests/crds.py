@@ -64,6 +64,10 @@ def _crds() -> dict:
 def problems(obj: dict) -> list[str]:
     """Everything the API server would refuse in `obj` (empty when it would accept it)."""
     key = (obj.get("apiVersion"), obj.get("kind"))
+    if key == ("v1", "Namespace"):  # built in: a name that is a DNS label, nothing else fluxgen sets
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        label = re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63
+        return [] if label and set(obj) == {"apiVersion", "kind", "metadata"} else [f"Namespace {name!r}: invalid"]
     if key not in _crds():
         return [f"no served CRD for {key}"]
     schema, raw = _crds()[key]

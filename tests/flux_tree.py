@@ -184,8 +184,15 @@ def _kustomization(folder: Path) -> dict:
 def normalized(obj: dict) -> dict:
     """`obj` without what makes no difference to Flux: empty lists and mappings, `false` where the
     field has no other default (Go's zero value), the defaults the API server fills in from the
-    CRD, the HelmRelease release and storage names Flux derives."""
-    obj = _drop_empty(crds.as_stored(obj))
+    CRD, the HelmRelease release and storage names Flux derives, and the install and upgrade
+    strategy Flux uses when none is given (RemediateOnFailure)."""
+    obj = crds.as_stored(obj)
+    spec = obj.get("spec", {})
+    if obj["kind"] == "HelmRelease":
+        for action in ("install", "upgrade"):
+            if (spec.get(action) or {}).get("strategy") == {"name": "RemediateOnFailure"}:
+                del spec[action]["strategy"]
+    obj = _drop_empty(obj)
     spec = obj.get("spec", {})
     if obj["kind"] == "HelmRelease":
         target = spec.get("targetNamespace")

@@ -18,8 +18,9 @@ def test_kubectl_dispatches_to_the_plugin_and_renders_the_example(kubectl):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     kinds = [doc["kind"] for doc in yaml.safe_load_all(result.stdout)]
-    assert kinds == ["HelmRepository", "HelmRepository", "OCIRepository", "GitRepository",
-                     "HelmRelease", "HelmRelease", "HelmRelease", "HelmRelease", "Kustomization"]
+    assert kinds == ["Namespace"] * 4 + ["HelmRepository", "HelmRepository", "OCIRepository", "GitRepository",
+                                         "HelmRelease", "HelmRelease", "HelmRelease", "HelmRelease", "Kustomization",
+                                         "Provider", "Alert"]
 
 
 def test_default_spec_file_is_fluxgen_yaml_in_the_current_folder(kubectl, tmp_path):
@@ -86,7 +87,7 @@ def test_the_checkout_script_runs_without_installation(tmp_path):
 
 def test_validate_reports_success_and_failure(kubectl):
     ok = kubectl("fluxgen", "validate", "-f", str(EXAMPLE))
-    assert (ok.returncode, ok.stdout) == (0, f"{EXAMPLE}: valid (9 Flux objects)\n")
+    assert (ok.returncode, ok.stdout) == (0, f"{EXAMPLE}: valid (11 Flux objects, 4 Namespaces)\n")
     bad = kubectl("fluxgen", "validate", "-f", "-", input="apps: []\n")
     assert (bad.returncode, bad.stdout, bad.stderr) == (1, "", "<stdin>:1: apps: needs at least 1 item(s)\n")
 

@@ -72,7 +72,7 @@ def test_existing_sources_are_reused_and_taken_names_get_suffixes(cluster):
     server, env, cwd = cluster
     result = fluxgen(env, cwd, "render", "--reuse-existing")
     assert result.returncode == 0, result.stderr
-    docs = list(yaml.safe_load_all(result.stdout))
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d["kind"] != "Namespace"]
     sources = {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"].endswith("Repository")}
     podinfo = next(name for kind, name in sources if kind == "OCIRepository")
     bitnami = next(name for kind, name in sources if kind == "HelmRepository")
@@ -110,7 +110,7 @@ def test_a_source_in_the_apps_own_namespace_wins_and_the_choice_is_stable(cluste
                                       "https://charts.jetstack.io, name: cert-manager}}\n")
     outputs = {fluxgen(env, cwd, "render", "--reuse-existing").stdout for _ in range(2)}
     assert len(outputs) == 1
-    [release] = yaml.safe_load_all(outputs.pop())
+    [release] = [d for d in yaml.safe_load_all(outputs.pop()) if d["kind"] == "HelmRelease"]
     assert release["spec"]["chart"]["spec"]["sourceRef"] == {"kind": "HelmRepository", "name": "certs"}
 
 

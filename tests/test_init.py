@@ -51,9 +51,9 @@ def test_a_newcomer_answers_the_questions_and_gets_a_spec_with_the_prds_defaults
     assert spec["apps"] == [{"name": "podinfo", "chart": {"repository": "oci://ghcr.io/stefanprodan/charts",
                                                           "name": "podinfo", "version": "6.7.1"}}]
     docs = render(kube_env, tmp_path)
-    assert [(d["kind"], d["metadata"]["namespace"]) for d in docs] == [("OCIRepository", "flux-system"),
-                                                                        ("HelmRelease", "flux-system")]
-    assert docs[1]["spec"]["targetNamespace"] == "podinfo" and docs[1]["spec"]["interval"] == "5m"
+    assert [(d["kind"], d["metadata"].get("namespace")) for d in docs] == [
+        ("Namespace", None), ("OCIRepository", "flux-system"), ("HelmRelease", "flux-system")]
+    assert docs[2]["spec"]["targetNamespace"] == "podinfo" and docs[2]["spec"]["interval"] == "5m"
 
 
 COMMENTED = textwrap.dedent("""\

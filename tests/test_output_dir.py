@@ -13,12 +13,18 @@ LAYOUT = [
     ".fluxgen.sum",
     "apps/my-application/gitrepository.yaml",
     "apps/my-application/helmrelease.yaml",
+    "apps/my-application/namespace.yaml",
     "apps/my-microservice/flux-kustomization.yaml",
     "cert-manager/helmrelease.yaml",
     "cert-manager/helmrepository.yaml",
+    "cert-manager/namespace.yaml",
     "ingress-nginx/helmrelease.yaml",
     "ingress-nginx/helmrepository.yaml",
+    "ingress-nginx/namespace.yaml",
+    "notifications/alert.yaml",
+    "notifications/provider.yaml",
     "podinfo/helmrelease.yaml",
+    "podinfo/namespace.yaml",
     "podinfo/ocirepository.yaml",
 ]
 
@@ -49,7 +55,7 @@ def test_rendering_again_changes_nothing(tmp_path):
     mtimes = {p: (tmp_path / p).stat().st_mtime_ns for p in files(tmp_path)}
     result = run("--output-dir", str(tmp_path))
     assert result.exit_code == 0
-    assert result.stderr == f"wrote 0 file(s) to {tmp_path}, 9 unchanged\n"
+    assert result.stderr == f"wrote 0 file(s) to {tmp_path}, {len(LAYOUT) - 1} unchanged\n"
     assert {p: (tmp_path / p).read_bytes() for p in files(tmp_path)} == before
     assert {p: (tmp_path / p).stat().st_mtime_ns for p in files(tmp_path)} == mtimes
 
@@ -66,8 +72,8 @@ def test_a_changed_spec_rewrites_generated_files_and_removes_stale_ones(tmp_path
     assert result.exit_code == 0, result.stderr
     assert "version: 4.9.0" in (out / "ingress-nginx" / "helmrelease.yaml").read_text()
     assert [f for f in files(out) if "cert-manager" in f] == [  # the shared source moved with its first user
-        "cert-manager-gone/helmrelease.yaml", "cert-manager-gone/helmrepository.yaml"]
-    for gone in ("cert-manager/helmrelease.yaml", "cert-manager/helmrepository.yaml"):
+        "cert-manager-gone/helmrelease.yaml", "cert-manager-gone/helmrepository.yaml", "cert-manager-gone/namespace.yaml"]
+    for gone in ("cert-manager/helmrelease.yaml", "cert-manager/helmrepository.yaml", "cert-manager/namespace.yaml"):
         assert f"removed {out / gone} (no longer generated)" in result.stderr
     assert (out / ".fluxgen.sum").read_text().count("\n") == len(LAYOUT) - 1
 
@@ -108,7 +114,7 @@ def test_never_writes_through_a_symlink_leading_out(tmp_path):
     os.symlink(outside, out / "podinfo")
     result = run("--output-dir", str(out))
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (f"Error: {out}/podinfo/ocirepository.yaml: cannot be written: {out}/podinfo is a "
+    assert result.stderr == (f"Error: {out}/podinfo/namespace.yaml: cannot be written: {out}/podinfo is a "
                              "symbolic link; fluxgen never writes through a link (make it a real folder)\n")
     assert list(outside.iterdir()) == [] and files(out) == []
 
@@ -125,7 +131,7 @@ def test_a_file_where_a_folder_must_go_is_refused_before_anything_is_written(tmp
     (out / "podinfo").write_text("a file where a folder must go\n")
     result = run("--output-dir", str(out))
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {out}/podinfo/ocirepository.yaml: cannot be written: {out}/podinfo is not a folder\n"
+    assert result.stderr == f"Error: {out}/podinfo/namespace.yaml: cannot be written: {out}/podinfo is not a folder\n"
     assert files(out) == ["podinfo"]
 
 

@@ -178,7 +178,8 @@ def test_without_output_dir_the_objects_are_printed_and_the_packages_named(proje
     root, _, _ = project("hostile")
     result = fluxgen(kube_env, "render", cwd=root)
     assert result.returncode == 0
-    assert [d["kind"] for d in yaml.safe_load_all(result.stdout)] == ["GitRepository", "HelmRelease", "Kustomization"]
+    assert [d["kind"] for d in yaml.safe_load_all(result.stdout)] == ["Namespace", "GitRepository", "HelmRelease",
+                                                                          "Kustomization"]
     assert "not written: the package of my-chart (15 files for apps/my-chart/); use --output-dir" in result.stderr
     assert "warning: manifests: Secret db-credentials holds data" in result.stderr
 
