@@ -199,7 +199,9 @@ def _patch_files(paths: list) -> set:
 def _readable(item) -> bool:
     from fluxgen.flux_build import is_flux
 
-    metadata = item.get("metadata") if isinstance(item, dict) else None
+    if not isinstance(item, dict):
+        return False  # a JSON patch, a list of values: no object
+    metadata = item.get("metadata")
     return (is_flux(item) or str(item.get("apiVersion", "")).startswith("notification.toolkit.fluxcd.io/")) and \
         isinstance(item.get("kind"), str) and isinstance(metadata, dict) and isinstance(metadata.get("name"), str)
 

@@ -95,6 +95,9 @@ def yaml_files(given: str, problems: list[str], errors: list) -> list[tuple[Path
         return []
     if root.is_file():
         return [(root, given)]
+    if not root.is_dir():
+        errors.append(Problem(given, 0, "", "is not a regular file or folder"))
+        return []
     found: list[tuple[Path | None, str]] = []
     for folder, dirs, names in os.walk(root):
         here = Path(folder)

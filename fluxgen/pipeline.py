@@ -48,7 +48,7 @@ def render(spec: Spec, cluster: ClusterFlags | None = None) -> Rendered:
 
         existing, notes = existing_sources(cluster.context, cluster.kubeconfig, cluster.request_timeout)
         notes = [f"warning: {note}" for note in notes]
-    built = build(spec.apps, spec.sources, existing)
+    built = build(spec.apps, spec.sources, existing, frozenset(entry["namespace"] for entry in spec.notifications))
     if built.clashes:
         raise ClusterError("\n".join(_clash(source, names) for source, names in built.clashes))
     notes += [_reuse_note(source, names, spec.apps) for source, names in built.reused]

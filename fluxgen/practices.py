@@ -45,7 +45,7 @@ class Scope:
             kind, namespace, name = ident(obj)
             if kind != "Kustomization":
                 continue
-            for dep in _spec(obj).get("dependsOn") or []:
+            for dep in _list(_spec(obj).get("dependsOn")):
                 if isinstance(dep, dict) and dep.get("name"):
                     key = ("Kustomization", str(dep.get("namespace") or namespace), str(dep["name"]))
                     self.waited_by.setdefault(key, []).append(name)
@@ -56,7 +56,7 @@ class Scope:
         """The source an applier reads, when it is among the objects: (field, source)."""
         spec = _spec(obj)
         _, namespace, _ = ident(obj)
-        chart = (spec.get("chart") or {}).get("spec") or {}
+        chart = _map(_at(spec, ("chart", "spec")))
         for path, ref in ((("spec", "sourceRef"), spec.get("sourceRef")), (("spec", "chartRef"), spec.get("chartRef")),
                           (("spec", "chart", "spec", "sourceRef"), chart.get("sourceRef"))):
             if isinstance(ref, dict):
@@ -69,25 +69,33 @@ class Scope:
     def alerted(self, obj: dict) -> bool:
         """Whether an Alert sends this object's errors somewhere."""
         kind, namespace, name = ident(obj)
-        labels = (obj.get("metadata") or {}).get("labels") or {}
+        labels = _map(_at(obj, ("metadata", "labels")))
         for alert in self.alerts:
             _, alert_namespace, _ = ident(alert)
-            for source in _spec(alert).get("eventSources") or []:
+            for source in _list(_spec(alert).get("eventSources")):
                 if not isinstance(source, dict) or source.get("kind") != kind:
                     continue
                 if str(source.get("namespace") or alert_namespace) != namespace:
                     continue
                 if source.get("name") not in ("*", name):
                     continue
-                wanted = source.get("matchLabels") or {}
+                wanted = _map(source.get("matchLabels"))
                 if all(labels.get(key) == value for key, value in wanted.items()):
                     return True
         return False
 
 
 def _spec(obj: dict) -> dict:
-    spec = obj.get("spec")
-    return spec if isinstance(spec, dict) else {}
+    return _map(obj.get("spec"))
+
+
+def _map(value) -> dict:
+    """A mapping as such; anything else (a field of the wrong type) reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def seconds(duration) -> float | None:
@@ -104,9 +112,9 @@ def seconds(duration) -> float | None:
 def _retry_on_failure(obj: dict, scope: Scope) -> Iterator[Hit]:
     spec = _spec(obj)
     missing = [action for action in ("install", "upgrade")
-               if ((spec.get(action) or {}).get("strategy") or {}).get("name") != "RetryOnFailure"]
+               if _at(spec, (action, "strategy", "name")) != "RetryOnFailure"]
     if missing:
-        where = ("spec", missing[0], "strategy") if missing[0] in spec else ("spec",)
+        where = ("spec", missing[0], "strategy") if isinstance(spec.get(missing[0]), dict) else ("spec",)
         yield where, (f"set {' and '.join(f'{action}.strategy' for action in missing)} to {{name: RetryOnFailure, "
                       "retryInterval: 5m}: a failed release is retried as it is, without uninstalling or rolling "
                       "back (no downtime, no lost data)")
@@ -148,13 +156,13 @@ def _wait(obj: dict, scope: Scope) -> Iterator[Hit]:
 
 def _chart_version(obj: dict, scope: Scope) -> Iterator[Hit]:
     if obj.get("kind") == "OCIRepository":
-        ref = _spec(obj).get("ref") or {}
-        if _is_chart(obj, scope) and ref.get("semver") in ("*", ""):
+        ref = _map(_spec(obj).get("ref"))
+        if ref.get("semver") in ("*", "") and _is_chart(obj, scope):
             yield ("spec", "ref", "semver"), "every new chart version, majors included, installs itself: use a " \
                                              "range such as 6.x, or a tag"
         return
-    chart = (_spec(obj).get("chart") or {}).get("spec") or {}
-    ref = chart.get("sourceRef") or {}
+    chart = _map(_at(_spec(obj), ("chart", "spec")))
+    ref = _map(chart.get("sourceRef"))
     if not chart or ref.get("kind") != "HelmRepository":
         return
     version = chart.get("version")
@@ -165,7 +173,7 @@ def _chart_version(obj: dict, scope: Scope) -> Iterator[Hit]:
 
 
 def _is_chart(obj: dict, scope: Scope) -> bool:
-    selector = _spec(obj).get("layerSelector") or {}
+    selector = _map(_spec(obj).get("layerSelector"))
     return "helm" in str(selector.get("mediaType", "")) or any(
         (found := scope.source_of(other)) is not None and found[1] is obj
         for other in scope.objects if other.get("kind") == "HelmRelease")
@@ -180,7 +188,7 @@ def _oci_tag(obj: dict, scope: Scope) -> Iterator[Hit]:
 
 
 def _drift_detection(obj: dict, scope: Scope) -> Iterator[Hit]:
-    mode = (_spec(obj).get("driftDetection") or {}).get("mode")
+    mode = _at(_spec(obj), ("driftDetection", "mode"))
     if mode not in ("enabled", "warn"):
         yield ("spec",), ("without driftDetection (mode: enabled), changes made in the cluster stay until the next "
                           "upgrade; enable it on releases that must not drift (ignore /spec/replicas of autoscaled "
@@ -192,14 +200,14 @@ _CRD_SWITCHES = (("installCRDs",), ("crds", "enabled"), ("crds", "install"), ("c
 
 def _crds(obj: dict, scope: Scope) -> Iterator[Hit]:
     spec = _spec(obj)
-    values = spec.get("values") or {}
+    values = _map(spec.get("values"))
     switch = next((path for path in _CRD_SWITCHES if _at(values, path) is True), None)
     if switch is None:
         return
-    install = (spec.get("install") or {}).get("crds")
-    upgrade = (spec.get("upgrade") or {}).get("crds")
+    install = _at(spec, ("install", "crds"))
+    upgrade = _at(spec, ("upgrade", "crds"))
     if install == "Skip" or upgrade != "CreateReplace":
-        yield ("spec", "upgrade", "crds") if "crds" in (spec.get("upgrade") or {}) else ("spec",), (
+        yield ("spec", "upgrade", "crds") if upgrade is not None else ("spec",), (
             f"the chart installs CRDs (values.{'.'.join(switch)}): set install.crds: CreateReplace and "
             "upgrade.crds: CreateReplace, or Helm never updates them")
 
@@ -213,7 +221,7 @@ def _at(values, path: tuple):
 
 
 def _create_namespace(obj: dict, scope: Scope) -> Iterator[Hit]:
-    if ((_spec(obj).get("install") or {}).get("createNamespace")) is True:
+    if _at(_spec(obj), ("install", "createNamespace")) is True:
         yield ("spec", "install", "createNamespace"), (
             "a namespace Helm creates is outside Flux's pruning and labels: apply a Namespace object with the "
             "release instead (fluxgen writes one unless namespaceObject: false) and drop install.createNamespace")

@@ -194,14 +194,15 @@ def namespace_object(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
-def needs_namespace(app: dict) -> str | None:
+def needs_namespace(app: dict, homes: set[str]) -> str | None:
     """The namespace a chart app's HelmRelease installs into, when fluxgen writes it as a Namespace
     object (the Flux maintainers' advice, instead of Helm's install.createNamespace, which
-    leaves the namespace out of Flux's pruning)."""
+    leaves the namespace out of Flux's pruning). Not one that Flux objects live in (`homes`):
+    pruning it with the app would delete them too."""
     target = app.get("targetNamespace")
     if kind_of(app) != "HelmRelease" or not target or not app.get("namespaceObject", True):
         return None
-    return None if target in CLUSTER_NAMESPACES else target
+    return None if target in CLUSTER_NAMESPACES or target in homes else target
 
 
 def app_folder(app: dict) -> str:
@@ -269,10 +270,11 @@ def _placed(obj: dict, app: dict | None, layer: str | None = None) -> Placed:
 
 
 def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never changed)
-          existing: list[ClusterSource] = []) -> Built:  # noqa: B006
-    """The objects the spec needs, sources first, then the apps in the order written. `sources:`
-    entries (`catalogue`) are always generated unless existing; sources the cluster already has
-    (`existing`) are referenced, not generated."""
+          existing: list[ClusterSource] = [], homes: frozenset[str] = frozenset()) -> Built:  # noqa: B006
+    """The objects the spec needs: the releases' Namespaces, the sources, then the apps in the
+    order written. `sources:` entries (`catalogue`) are always generated unless existing; sources
+    the cluster already has (`existing`) are referenced, not generated. `homes`: namespaces other
+    Flux objects of the spec (notifications) live in."""
     plan = plan_sources(apps, catalogue, existing)
     first: dict[int, dict] = {}  # a derived source goes with the first app that uses it
     users: dict[int, list[str]] = {}
@@ -282,8 +284,9 @@ def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never c
         users.setdefault(id(source), []).append(app["name"])
     depended = depended_on(apps)
     namespaces: dict[str, dict] = {}  # each written once, with the first app installed into it
+    homes = set(homes) | {app["namespace"] for app in apps} | {source.namespace for source in plan.sources}
     for app in apps:
-        target = needs_namespace(app)
+        target = needs_namespace(app, homes)
         if target is not None:
             namespaces.setdefault(target, app)
     result = [_placed(namespace_object(name), app) for name, app in namespaces.items()]

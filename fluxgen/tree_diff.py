@@ -4,11 +4,12 @@ links) and only reads the files the plan names.
 """
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from fluxgen.errors import OutputError
-from fluxgen.folder import entry_kind, read
+from fluxgen.folder import STAGING, entry_kind, read
 from fluxgen.writer import check_layout, plan, read_record
 
 
@@ -28,17 +29,22 @@ class TreeDiff:
 def tree_diff(outdir: Path, files: dict[str, str]) -> TreeDiff:
     """The files `render --output-dir outdir` would create, change and remove."""
     check_layout(files)
-    kind = entry_kind(outdir)
-    if kind == "link":
-        raise OutputError(f"{outdir}: is a symbolic link; fluxgen never writes through a link")
-    if kind not in ("missing", "folder"):
-        raise OutputError(f"{outdir}: exists and is not a folder")
-    record, _ = read_record(outdir) if kind == "folder" else ({}, [])
+    if outdir.is_symlink() and not outdir.exists():  # the folder itself may be a link, as render allows
+        raise OutputError(f"{outdir}: is a symbolic link to a folder that does not exist")
+    for folder in [*reversed(outdir.parents), outdir]:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder}: exists and is not a folder")
+    if entry_kind(outdir / STAGING) != "missing":
+        raise OutputError(f"{outdir / STAGING}: an earlier render --output-dir did not finish; run it again (it puts "
+                          "the files back first), then diff")
+    record, _ = read_record(outdir) if outdir.is_dir() else ({}, [])
     actions = plan(outdir, files, False, record)
     changes = []
     for relative in sorted(actions.write + actions.conflicts + actions.remove):
         target = outdir / relative
-        old = _text(target) if entry_kind(target) == "file" else None
+        kind = entry_kind(target)
+        old = _text(target) if kind == "file" else f"(a symbolic link to {os.readlink(target)})\n" \
+            if kind == "link" else None
         changes.append(Change(relative, old, files.get(relative)))
     return TreeDiff(changes, sorted(actions.conflicts))
 

@@ -1,6 +1,7 @@
 """check: each rule of the Flux maintainers' guidance fires on a planted case, at the line where the
 fix goes, and stays silent once fixed; rules can be turned off; examples and real repositories."""
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -300,3 +301,43 @@ def test_paths_and_a_spec_are_not_mixed_and_bad_files_are_clean_errors(tmp_path)
     (tmp_path / "bad.yaml").write_text("kind: [\n")
     result = CliRunner().invoke(cli, ["check", str(tmp_path)])
     assert (result.exit_code, result.stdout) == (1, "") and result.stderr.startswith(f"{tmp_path}/bad.yaml:")
+
+
+def test_files_that_are_not_objects_or_have_fields_of_the_wrong_type_are_no_crash(tmp_path):
+    (tmp_path / "patch.yaml").write_text("- op: add\n  path: /x\n  value: 1\n---\nhello\n---\nkind: List\nitems: [null, 5]\n")
+    (tmp_path / "odd.yaml").write_text(textwrap.dedent("""\
+        apiVersion: helm.toolkit.fluxcd.io/v2
+        kind: HelmRelease
+        metadata: {name: web, namespace: apps}
+        spec: {chart: x, install: [1], upgrade: x, driftDetection: x, values: [1], interval: 1h}
+        ---
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata: {name: site, namespace: apps}
+        spec: {dependsOn: 5, chart: {spec: x}, sourceRef: x, prune: true}
+        ---
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: OCIRepository
+        metadata: {name: oci, namespace: apps}
+        spec: {ref: latest, layerSelector: x}
+        ---
+        apiVersion: notification.toolkit.fluxcd.io/v1beta3
+        kind: Alert
+        metadata: {name: a, namespace: apps}
+        spec: {eventSources: 5}
+        ---
+        apiVersion: notification.toolkit.fluxcd.io/v1beta3
+        kind: Alert
+        metadata: {name: b, namespace: apps}
+        spec: {eventSources: [{kind: HelmRelease, name: '*', matchLabels: [1]}]}
+        """))
+    result = CliRunner().invoke(cli, ["check", "--level", "info", str(tmp_path)], prog_name="kubectl fluxgen")
+    assert result.exit_code == 0, result.output
+    assert "odd.yaml:4: HelmRelease apps/web: warning: set install.strategy and upgrade.strategy" in result.stdout
+
+
+def test_a_path_that_is_no_file_or_folder_is_an_error(tmp_path):
+    os.mkfifo(tmp_path / "fifo.yaml")
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "fifo.yaml")], prog_name="kubectl fluxgen")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"{tmp_path / 'fifo.yaml'}: is not a regular file or folder\n"

@@ -83,10 +83,27 @@ def test_errors_exit_2_with_nothing_on_standard_output(tmp_path):
     (tmp_path / "file").write_text("x")
     result = fluxgen("diff", "-f", str(EXAMPLE), "--output-dir", str(tmp_path / "file"))
     assert result.exit_code == 2 and "is a file" in result.stderr
-    os.symlink(tmp_path, tmp_path / "link")
+    result = fluxgen("diff", "-f", str(EXAMPLE), "--output-dir", str(tmp_path / "file" / "sub"))
+    assert result.exit_code == 2 and "file: exists and is not a folder" in result.stderr  # as render would fail
+    os.symlink(tmp_path / "nowhere", tmp_path / "link")
     result = fluxgen("diff", "-f", str(EXAMPLE), "--output-dir", str(tmp_path / "link"))
-    assert result.exit_code == 2 and "symbolic link" in result.stderr
+    assert result.exit_code == 2 and "symbolic link to a folder that does not exist" in result.stderr
     assert fluxgen("diff", "-f", str(EXAMPLE)).exit_code == 2  # --output-dir is required
+
+
+def test_an_unfinished_render_is_an_error_and_a_link_for_a_file_is_shown_as_one(tmp_path):
+    out = tmp_path / "out"
+    assert fluxgen("render", "-f", str(EXAMPLE), "--output-dir", str(out)).exit_code == 0
+    (out / ".fluxgen.tmp").mkdir()
+    result = fluxgen("diff", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert (result.exit_code, result.stdout) == (2, "") and "did not finish" in result.stderr
+    (out / ".fluxgen.tmp").rmdir()
+    target = out / "podinfo" / "helmrelease.yaml"
+    target.unlink()
+    target.symlink_to("/etc/passwd")
+    result = fluxgen("diff", "-f", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 1 and "-(a symbolic link to /etc/passwd)\n" in result.stdout
+    assert "root:" not in result.stdout and str(target) in result.stderr  # never read through; render needs --force
 
 
 def test_colour_on_a_terminal_only(tmp_path):

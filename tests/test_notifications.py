@@ -109,3 +109,19 @@ def test_two_entries_of_one_name_are_refused(tmp_path):
     text = "notifications:\n  - {name: slack, provider: {type: slack}}\n  - {name: slack, provider: {type: discord}}\n"
     result = run(tmp_path, text + APPS, "render")
     assert result.exit_code == 1 and "fluxgen.yaml:3: notifications[1].name: names another entry's" in result.stderr
+
+
+def test_no_namespace_object_for_a_namespace_flux_objects_live_in(tmp_path):
+    """Pruning it with the release would delete the Flux objects in it too."""
+    text = textwrap.dedent("""\
+        notifications: [{name: slack, namespace: ops, provider: {type: slack}}]
+        apps:
+          - {name: a, namespace: team, chart: {repository: https://charts.example.com, name: a, version: 1.x}}
+          - {name: b, targetNamespace: team, chart: {repository: https://charts.example.com, name: b, version: 1.x}}
+          - {name: c, targetNamespace: ops, chart: {repository: https://charts.example.com, name: c, version: 1.x}}
+          - {name: d, chart: {repository: https://charts.example.com, name: d, version: 1.x}}
+        """)
+    result = run(tmp_path, text, "render")
+    assert result.exit_code == 0, result.stderr
+    namespaces = [doc["metadata"]["name"] for doc in yaml.safe_load_all(result.stdout) if doc["kind"] == "Namespace"]
+    assert namespaces == ["a", "d"]
