@@ -284,9 +284,9 @@ def build(apps: list[dict], catalogue: list[Source] = [],  # noqa: B006 (never c
         users.setdefault(id(source), []).append(app["name"])
     depended = depended_on(apps)
     namespaces: dict[str, dict] = {}  # each written once, with the first app installed into it
-    homes = set(homes) | {app["namespace"] for app in apps} | {source.namespace for source in plan.sources}
+    lived_in = set(homes) | {app["namespace"] for app in apps} | {source.namespace for source in plan.sources}
     for app in apps:
-        target = needs_namespace(app, homes)
+        target = needs_namespace(app, lived_in)
         if target is not None:
             namespaces.setdefault(target, app)
     result = [_placed(namespace_object(name), app) for name, app in namespaces.items()]
