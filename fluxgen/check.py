@@ -9,9 +9,9 @@ or the `notifications:` it comes from. Reads only the files it is given.
 from dataclasses import dataclass, replace
 
 from fluxgen.practices import Rule, Scope, findings, ident, missing_alert
+from fluxgen.sources import kind_of
 from fluxgen.spec import Spec
 
-NOTIFICATION_KINDS = ("Provider", "Alert")
 _NO_ALERT = ("no Alert reports the failures of {what}: add notifications: (a Provider and an Alert with "
              "eventSeverity: error over every HelmRelease and Kustomization)")
 
@@ -70,8 +70,7 @@ class _Places:
 
     def __init__(self, spec: Spec, placed: list):
         self.spec = spec
-        self.apps = {("HelmRelease" if "kustomize" not in app else "Kustomization", app["namespace"], app["name"]): i
-                     for i, app in enumerate(spec.apps)}
+        self.apps = {(kind_of(app), app["namespace"], app["name"]): i for i, app in enumerate(spec.apps)}
         self.by_name: dict[str, int] = {}
         for i, app in enumerate(spec.apps):
             self.by_name.setdefault(app["name"], i)
