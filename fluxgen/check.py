@@ -50,7 +50,8 @@ def spec_findings(spec: Spec, disable: frozenset[str] = frozenset()) -> list[Fin
         for obj, rule, (path, message) in findings(scope, places.disabled_with(off)):
             on.setdefault(places.finding(obj, rule, path, message), []).append(name or "")
         if "failure-alert" not in off and missing_alert(scope):
-            line = _line(one, ("notifications",)) or _line(one, ("apps",))
+            line = _line(one, ("clusters", name, "notifications")) or _line(one, ("notifications",)) or \
+                _line(one, ("apps",))
             finding = Finding(spec.file, line, "notifications", "warning",
                               _NO_ALERT.format(what="its HelmReleases and Kustomizations"), "failure-alert")
             on.setdefault(finding, []).append(name or "")

@@ -270,6 +270,10 @@ def test_a_finding_on_some_clusters_names_them_at_the_change_that_causes_it(tmp_
     assert code == 0 and len(found) == 1
     assert found[0].startswith("fluxgen.yaml:8: apps[0] web: warning: a namespace Helm creates")
     assert found[0].endswith("(on cluster staging) [create-namespace]")
+    code, found = check(tmp_path, text.replace("  production: {}", "  production: {notifications: []}"))
+    assert found[1] == ("fluxgen.yaml:9: notifications: warning: no Alert reports the failures of its HelmReleases and "
+                        "Kustomizations: add notifications: (a Provider and an Alert with eventSeverity: error over "
+                        "every HelmRelease and Kustomization) (on cluster production) [failure-alert]")
 
 
 @pytest.mark.parametrize("spec", sorted(ROOT.glob("examples/**/fluxgen.yaml")), ids=lambda p: p.parent.name)
