@@ -8,7 +8,7 @@ or the `notifications:` it comes from. Reads only the files it is given.
 
 from dataclasses import dataclass, replace
 
-from fluxgen.practices import Rule, Scope, findings, ident, missing_alert
+from fluxgen.practices import LEVELS, Rule, Scope, findings, ident, missing_alert
 from fluxgen.sources import kind_of
 from fluxgen.spec import Spec
 
@@ -125,88 +125,27 @@ class _Places:
 def file_findings(paths: list[str], disable: frozenset[str] = frozenset()) -> tuple[list[Finding], list[str]]:
     """The findings on the Flux objects of the files and folders `paths` ("-": standard input),
     all checked together as one cluster; and what was skipped (links)."""
-    from fluxgen import document, files
-    from fluxgen.errors import Problem, SpecError
-    from fluxgen.flux_build import yaml_files
+    from fluxgen.flux_build import NOTIFICATION_GROUP, is_flux, objects_in
 
     skipped: list[str] = []
-    errors: list[Problem] = []
-    found: list[tuple[dict, str, int, dict]] = []  # object, file, first line, {path: line}
-    for given in paths:
-        listed = yaml_files(given, skipped, errors)
-        patches = _patch_files([path for path, _ in listed if path is not None])
-        for path, name in listed:
-            if path is not None and path.resolve() in patches:
-                continue  # a patch kustomize lays over an object, not an object of its own
-            try:
-                raw = files.read_stdin() if path is None else files.read_bytes(path, follow_links=False)
-                documents = document.load_all_lines(document.decode(raw, name), name)
-            except files.Unreadable as err:
-                errors.append(Problem(name, 0, "", f"cannot read: {err}"))
-                continue
-            except SpecError as err:
-                errors += err.problems
-                continue
-            for start, data, at in documents:
-                is_list = isinstance(data, dict) and data.get("kind") == "List"
-                for k, item in enumerate((data.get("items") or []) if is_list else [data]):
-                    prefix: tuple = ("items", k) if is_list else ()
-                    if _readable(item):
-                        own = {field[len(prefix):]: n for field, n in at.items() if field[:len(prefix)] == prefix}
-                        found.append((item, name, at.get(prefix, start), own))
-    if errors:
-        raise SpecError(errors)
-    scope = Scope([obj for obj, *_ in found])
-    places = {id(obj): (name, first, lines) for obj, name, first, lines in found}
+    read = [item for item in objects_in(paths, skipped) if is_flux(item.obj) or
+            str(item.obj.get("apiVersion", "")).split("/")[0] == NOTIFICATION_GROUP]
+    scope = Scope([item.obj for item in read])
+    places = {id(item.obj): item for item in read}
     result = []
     for obj, rule, (field, message) in findings(scope, lambda _: disable):
-        name, first, lines = places[id(obj)]
-        line = next((lines[field[:cut]] for cut in range(len(field), 0, -1) if field[:cut] in lines), first)
-        kind, namespace, object_name = ident(obj)
-        result.append(Finding(name, line, f"{kind} {namespace}/{object_name}", rule.level, message, rule.id))
+        place = places[id(obj)]
+        line = next((place.lines[field[:cut]] for cut in range(len(field), 0, -1) if field[:cut] in place.lines),
+                    place.line)
+        kind, namespace, name = ident(obj)
+        result.append(Finding(place.file, line, f"{kind} {namespace}/{name}", rule.level, message, rule.id))
     if "failure-alert" not in disable and missing_alert(scope):
         result.append(Finding(paths[0], 0, "notifications", "warning",
                               _NO_ALERT.format(what="these HelmReleases and Kustomizations"), "failure-alert"))
     return sorted(result), skipped
 
 
-def _patch_files(paths: list) -> set:
-    """The files the kustomization.yaml files among `paths` name as patches."""
-    import yaml
-
-    from fluxgen.files import Unreadable, read_bytes
-    from fluxgen.flux_build import KUSTOMIZATION_FILES
-
-    found = set()
-    for path in paths:
-        if path.name not in KUSTOMIZATION_FILES:
-            continue
-        try:
-            data = yaml.safe_load(read_bytes(path, follow_links=False))
-        except (Unreadable, yaml.YAMLError, ValueError):
-            continue  # read (and reported) as any other file
-        if not isinstance(data, dict):
-            continue
-        entries = [*(data.get("patches") or []), *(data.get("patchesJson6902") or []),
-                   *(data.get("patchesStrategicMerge") or [])]
-        for entry in entries:
-            relative = entry.get("path") if isinstance(entry, dict) else entry
-            if isinstance(relative, str) and "\n" not in relative:
-                found.add((path.parent / relative).resolve())
-    return found
-
-
-def _readable(item) -> bool:
-    from fluxgen.flux_build import is_flux
-
-    if not isinstance(item, dict):
-        return False  # a JSON patch, a list of values: no object
-    metadata = item.get("metadata")
-    return (is_flux(item) or str(item.get("apiVersion", "")).startswith("notification.toolkit.fluxcd.io/")) and \
-        isinstance(item.get("kind"), str) and isinstance(metadata, dict) and isinstance(metadata.get("name"), str)
-
-
 def summary(found: list[Finding]) -> str:
-    counts = {level: sum(f.level == level for f in found) for level in ("error", "warning", "info")}
+    counts = {level: sum(f.level == level for f in found) for level in LEVELS}
     return ", ".join(f"{count} {level}{'s' if count != 1 else ''}" for level, count in counts.items())
 

@@ -558,7 +558,7 @@ def check(spec_file, paths, disabled, level, strict):
       kubectl fluxgen check --level info --disable helm-timeout
     """
     from fluxgen import check as checking
-    from fluxgen.practices import RULE_IDS
+    from fluxgen.practices import LEVELS, RULE_IDS
 
     unknown = [rule for rule in disabled if rule not in RULE_IDS]
     if unknown:
@@ -577,8 +577,7 @@ def check(spec_file, paths, disabled, level, strict):
         from fluxgen.spec import load_spec
 
         found = checking.spec_findings(load_spec(spec_file), off)
-    shown = ("error", "warning", "info")[:("error", "warning", "info").index(level) + 1]
-    found = [finding for finding in found if finding.level in shown]
+    found = [finding for finding in found if LEVELS.index(finding.level) <= LEVELS.index(level)]
     _emit("".join(checking.format_finding(finding) + "\n" for finding in found))
     click.echo(checking.summary(found), err=True)
     levels = ("error", "warning") if strict else ("error",)

@@ -100,8 +100,7 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
     spec = checked_spec(defaults, own, declared, base, here, layers, absent)
     at = ("clusters", name, "notifications") if "notifications" in changes else ("notifications",)
     return replace(spec, notifications=notifications(changes.get("notifications", doc["notifications"]), defaults, at,
-                                                     where), disabled=frozenset((doc.get("check") or {}).get(
-                                                         "disable", [])))
+                                                     where))
 
 
 def _closeness(key: str, app: dict, namespace: str) -> int:

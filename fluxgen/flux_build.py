@@ -37,6 +37,7 @@ import yaml
 from fluxgen.errors import FluxgenError
 
 FLUX_GROUPS = ("source.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io")
+NOTIFICATION_GROUP = "notification.toolkit.fluxcd.io"  # Providers and Alerts: read by check, not by import
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _PRODUCERS = ("resources", "components", "configMapGenerator", "secretGenerator", "helmCharts", "generators")
 _VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
@@ -54,32 +55,84 @@ def is_flux(obj) -> bool:
     return isinstance(obj, dict) and str(obj.get("apiVersion", "")).split("/")[0] in FLUX_GROUPS
 
 
+@dataclass(frozen=True)
+class Read:
+    """An object read from a file, where it stands, and the line of each of its fields."""
+
+    obj: dict
+    file: str
+    line: int
+    lines: dict  # {field path inside obj: line}
+
+
 def flux_objects(paths: list[str], problems: list[str]) -> list[tuple[dict, str]]:
-    """(object, FILE:LINE) of every Flux object in the files and folders `paths` ("-": standard
-    input), in path order. A file that is not YAML is an error; links are skipped and reported."""
+    """(object, FILE:LINE) of every Flux object in the files and folders `paths` (see objects_in)."""
+    return [(read.obj, f"{read.file}:{read.line}") for read in objects_in(paths, problems) if is_flux(read.obj)]
+
+
+def objects_in(paths: list[str], problems: list[str]) -> list[Read]:
+    """Every object (a mapping with a kind and a metadata.name) of the YAML files and folders
+    `paths` ("-": standard input), in path order. A file that is not YAML is an error; links are
+    skipped and reported in `problems`; so are the files a kustomization file among them names
+    as patches (kustomize lays them over objects; they are none of their own)."""
     from fluxgen import document, files
     from fluxgen.errors import Problem, SpecError
 
-    found: list[tuple[dict, str]] = []
+    found: list[Read] = []
     errors: list[Problem] = []
     for given in paths:
-        for path, name in yaml_files(given, problems, errors):
+        listed = yaml_files(given, problems, errors)
+        patches = _patch_files([path for path, _ in listed if path is not None])
+        for path, name in listed:
+            if path is not None and path.resolve() in patches:
+                continue
             try:
                 raw = files.read_stdin() if path is None else files.read_bytes(path, follow_links=False)
-                documents = document.load_all(document.decode(raw, name), name)
+                documents = document.load_all_lines(document.decode(raw, name), name)
             except files.Unreadable as err:
                 errors.append(Problem(name, 0, "", f"cannot read: {err}"))
                 continue
             except SpecError as err:
                 errors += err.problems
                 continue
-            for line, data in documents:
-                items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else [data]
-                found += [(item, f"{name}:{line}") for item in items or [] if is_flux(item) and
-                          isinstance(item.get("kind"), str) and isinstance(item.get("metadata"), dict) and
-                          isinstance(item["metadata"].get("name"), str)]
+            for start, data, lines in documents:
+                is_list = isinstance(data, dict) and data.get("kind") == "List"
+                for k, item in enumerate(_as_list(data.get("items")) if is_list else [data]):
+                    prefix: tuple = ("items", k) if is_list else ()
+                    if _is_object(item):
+                        own = {field[len(prefix):]: n for field, n in lines.items() if field[:len(prefix)] == prefix}
+                        found.append(Read(item, name, lines.get(prefix, start), own))
     if errors:
         raise SpecError(errors)
+    return found
+
+
+def _is_object(item) -> bool:
+    metadata = item.get("metadata") if isinstance(item, dict) else None
+    return isinstance(item, dict) and isinstance(item.get("kind"), str) and isinstance(metadata, dict) and \
+        isinstance(metadata.get("name"), str)
+
+
+def _patch_files(paths: list[Path]) -> set[Path]:
+    """The files the kustomization files among `paths` name as patches."""
+    from fluxgen import document, files
+    from fluxgen.errors import SpecError
+
+    found = set()
+    for path in paths:
+        if path.name not in KUSTOMIZATION_FILES:
+            continue
+        try:
+            data, _ = document.load(document.decode(files.read_bytes(path, follow_links=False), str(path)), str(path))
+        except (files.Unreadable, SpecError):
+            continue  # read (and reported) as any other file
+        if not isinstance(data, dict):
+            continue
+        for entry in [*_as_list(data.get("patches")), *_as_list(data.get("patchesJson6902")),
+                      *_as_list(data.get("patchesStrategicMerge"))]:
+            relative = entry.get("path") if isinstance(entry, dict) else entry
+            if isinstance(relative, str) and "\n" not in relative:
+                found.add((path.parent / relative).resolve())
     return found
 
 

@@ -18,6 +18,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from fluxgen.practices import WAITS, waited_on
+from fluxgen.resources import retries_on_failure
 from fluxgen.schema import APP, SOURCE_ENTRIES
 
 SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository")
@@ -69,7 +71,7 @@ def import_spec(clusters: dict[str, list[Found]], paths: dict[str, str]) -> Impo
                 if known != entry:
                     notes.append(f"{_label(item.obj)} differs between clusters; sources: holds one version, the "
                                  f"first cluster's ({item.where})")
-        waited = _waited_on([item.obj for item in objects])
+        waited = waited_on([item.obj for item in objects])
         per_cluster[cluster] = {key(item.obj): _app(item, notes, key(item.obj) in waited) for item in objects
                                 if item.obj["kind"] in APP_KINDS and not _is_bootstrap(item, paths.get(cluster))}
         notes += [f"Kustomization {k[1]}/{k[2]}{' on cluster ' + cluster if cluster else ''}: its patches add to "
@@ -203,18 +205,11 @@ def _metadata_note(item: Found, notes: list[str]) -> None:
                      "fluxgen.yaml; left out")
 
 
-def _waited_on(objects: list[dict]) -> set[tuple]:
-    """The Kustomizations another Kustomization depends on."""
-    return {("Kustomization", dep.get("namespace") or key(obj)[1], dep["name"]) for obj in objects
-            if obj["kind"] == "Kustomization" for dep in (obj.get("spec") or {}).get("dependsOn") or []
-            if isinstance(dep, dict) and isinstance(dep.get("name"), str)}
-
-
 def _app(item: Found, notes: list[str], waited: bool = False) -> dict:
     obj = item.obj
     kind, namespace, name = key(obj)
     spec = copy.deepcopy(obj.get("spec") or {})
-    if waited and not {"wait", "healthChecks", "healthCheckExprs"} & set(spec):
+    if waited and not set(WAITS) & set(spec):
         spec["wait"] = False  # fluxgen's default for a Kustomization others depend on is to wait
     app: dict = {"name": name, "namespace": namespace}
     if item.by is not None and item.by != BOOTSTRAP:
@@ -272,8 +267,9 @@ def _release(app: dict, spec: dict, item: Found, notes: list[str]) -> None:
     if target:
         app["namespaceObject"] = False  # the repository's own Namespace objects (if any) stay where they are
     for action in ("install", "upgrade"):  # fluxgen's default strategy is RetryOnFailure; Flux's is this
-        if not {"strategy", "remediation"} & set(spec.get(action) or {}):
-            spec[action] = {**(spec.get(action) or {}), "strategy": {"name": "RemediateOnFailure"}}
+        current = spec.get(action) or {}
+        if isinstance(current, dict) and retries_on_failure(current):
+            spec[action] = {**current, "strategy": {"name": "RemediateOnFailure"}}
 
 
 def _ref(ref: dict, namespace: str) -> dict:

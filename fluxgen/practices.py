@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 LEVELS = ("error", "warning", "info")
+WAITS = ("wait", "healthChecks", "healthCheckExprs")  # a Kustomization with any of these waits for what it applies
 Hit = tuple[tuple, str]  # the field (a path inside the object) and the message
 
 
@@ -40,15 +41,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         self.by_id = {ident(obj): obj for obj in self.objects}
-        self.waited_by = {}
-        for obj in self.objects:
-            kind, namespace, name = ident(obj)
-            if kind != "Kustomization":
-                continue
-            for dep in _list(_spec(obj).get("dependsOn")):
-                if isinstance(dep, dict) and dep.get("name"):
-                    key = ("Kustomization", str(dep.get("namespace") or namespace), str(dep["name"]))
-                    self.waited_by.setdefault(key, []).append(name)
+        self.waited_by = waited_on(self.objects)
         self.alerts = [obj for obj in self.objects if obj.get("kind") == "Alert" and
                        not _spec(obj).get("suspend")]
 
@@ -83,6 +76,20 @@ class Scope:
                 if all(labels.get(key) == value for key, value in wanted.items()):
                     return True
         return False
+
+
+def waited_on(objects: list[dict]) -> dict[tuple, list[str]]:
+    """(kind, namespace, name) of each Kustomization others depend on -> the names of those."""
+    found: dict[tuple, list[str]] = {}
+    for obj in objects:
+        kind, namespace, name = ident(obj)
+        if kind != "Kustomization":
+            continue
+        for dep in _list(_spec(obj).get("dependsOn")):
+            if isinstance(dep, dict) and dep.get("name"):
+                found.setdefault(("Kustomization", str(dep.get("namespace") or namespace), str(dep["name"])),
+                                 []).append(name)
+    return found
 
 
 def _spec(obj: dict) -> dict:
@@ -134,7 +141,7 @@ def _timeout(obj: dict, scope: Scope) -> Iterator[Hit]:
         return
     if obj.get("kind") == "HelmRelease":
         yield ("spec",), "set timeout explicitly (Helm's default is 5m, short for charts with slow hooks or images)"
-    elif spec.get("wait") or spec.get("healthChecks") or spec.get("healthCheckExprs"):
+    elif any(spec.get(field) for field in WAITS):
         yield ("spec", "wait") if "wait" in spec else ("spec",), (
             "it waits for its objects to be ready, for as long as its interval: set timeout explicitly")
 
@@ -147,7 +154,7 @@ def _prune(obj: dict, scope: Scope) -> Iterator[Hit]:
 def _wait(obj: dict, scope: Scope) -> Iterator[Hit]:
     spec = _spec(obj)
     dependents = scope.waited_by.get(ident(obj))
-    if dependents and not (spec.get("wait") or spec.get("healthChecks") or spec.get("healthCheckExprs")):
+    if dependents and not any(spec.get(field) for field in WAITS):
         names = ", ".join(sorted(set(dependents)))
         yield ("spec", "wait") if "wait" in spec else ("spec",), (
             f"{names} depend{'s' if len(set(dependents)) == 1 else ''} on it, but it is ready as soon as it is "

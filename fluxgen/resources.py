@@ -7,6 +7,7 @@ import posixpath
 from dataclasses import dataclass
 
 from fluxgen.flux_schema import CHART_SPEC
+from fluxgen.practices import WAITS
 from fluxgen.schema import FLUX_OPTIONS
 from fluxgen.source_plan import plan_sources
 from fluxgen.sources import HELM_LAYER_SELECTOR, ClusterSource, Source, kind_of, reads_path
@@ -117,11 +118,16 @@ def _depends_on(app: dict, apps: list[dict]) -> list | None:
     return result
 
 
+def retries_on_failure(action) -> bool:
+    """Whether fluxgen gives a HelmRelease's install or upgrade (its `action` options) the
+    RetryOnFailure strategy: when it sets no strategy and no remediation of its own."""
+    return not isinstance(action, dict) or not {"strategy", "remediation"} & set(action)
+
+
 def _strategies(options: dict) -> dict:
-    """install and upgrade with Flux's RetryOnFailure strategy, where the app chose none and no
-    remediation of its own."""
+    """install and upgrade with Flux's RetryOnFailure strategy, where the app chose none."""
     return {action: {"strategy": dict(RETRY_ON_FAILURE)} for action in ("install", "upgrade")
-            if not {"strategy", "remediation"} & set(options.get(action) or {})}
+            if retries_on_failure(options.get(action))}
 
 
 def helm_release(app: dict, source: Source, apps: list[dict]) -> dict:
@@ -158,7 +164,7 @@ def kustomization(app: dict, source: Source, apps: list[dict], depended: bool = 
     Kustomizations depend on waits for what it applies to be ready (within its interval), so that
     they start after it has rolled out."""
     options = _options(app)
-    waits = {"wait", "healthChecks", "healthCheckExprs"} & set(options) or not depended
+    waits = set(WAITS) & set(options) or not depended
     spec = xdict(
         interval=app["interval"],
         path=repo_path(app["kustomize"]["path"]),

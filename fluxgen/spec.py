@@ -34,7 +34,7 @@ class Spec:
     clusters: list["Cluster"] = field(default_factory=list)  # with `clusters:`, the spec of each
     layers: frozenset[str] = frozenset()  # the kustomize apps some app is placed under (on any cluster)
     notifications: list[dict] = field(default_factory=list)  # the `notifications:` entries, namespace set
-    disabled: frozenset[str] = frozenset()  # `check: {disable: [...]}`
+    disabled: frozenset[str] = frozenset()  # `check: {disable: [...]}` (on the spec, not its clusters' specs)
     where: Where | None = None  # the lines of the spec's fields, for check
 
     def every_app(self) -> list[dict]:
@@ -104,7 +104,8 @@ def notifications(entries: list[dict], defaults: dict, at: tuple, where: Where) 
     """The `notifications:` entries with their namespace set; two of one name and namespace are an error."""
     result, seen, problems = [], set(), []
     for index, entry in enumerate(entries):
-        entry = {**entry, "namespace": entry.get("namespace") or defaults.get("namespace", "flux-system")}
+        entry = {**entry, "namespace": entry.get("namespace") or defaults.get("namespace",
+                                                                               BUILTIN_DEFAULTS["namespace"])}
         if (entry["namespace"], entry["name"]) in seen:
             problems.append(where((*at, index, "name"), f"names another entry's Provider and Alert too "
                                                         f"({entry['namespace']}/{entry['name']})"))

@@ -337,3 +337,11 @@ def test_the_three_cluster_fleet_gives_a_tree_flux_applies_but_for_what_is_repor
         same[cluster] = sum(1 for k in theirs.keys() - BOOTSTRAP if k in ours and ours[k].by == theirs[k].by and
                             normalized(ours[k].obj) == normalized(theirs[k].obj))
     assert same == {"main": 366, "test": 71, "utility": 142}  # of 426, 75 and 157
+
+
+def test_files_an_overlay_names_as_patches_are_not_read_as_objects():
+    """apps/staging/podinfo-values.yaml patches the base HelmRelease; it is no second podinfo."""
+    result = fluxgen("import", "apps", cwd=upstream.tree(FLUX_EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert "podinfo-values.yaml" not in result.stderr and "also applied by" not in result.stderr
+    assert yaml.safe_load(result.stdout)["apps"][0]["name"] == "podinfo"
