@@ -8,10 +8,10 @@ object managed elsewhere (taken as is).
 import re
 
 from fluxgen.errors import Problem
+from fluxgen.fastcheck import validated
 from fluxgen.problems import Where, article, did_you_mean, messages
 from fluxgen.schema import SOURCE_ENTRIES
 from fluxgen.sources import Source
-from fluxgen.validator import validator_for
 
 ALLOWED = {  # the kinds Flux allows at each reference, and where to look for the others
     ("sourceRef",): ("GitRepository", "OCIRepository", "Bucket", "ExternalArtifact"),
@@ -44,10 +44,9 @@ def check(entries: list[dict], default_namespace: str, where: Where) -> tuple[li
     for index, raw in enumerate(entries):
         at = ("sources", index)
         fields = SOURCE_ENTRIES[raw["kind"]]
-        validator = validator_for(f"source:{raw['kind']}", fields)
-        entry = validator.validated(raw)
+        entry, errors = validated(f"source:{raw['kind']}", fields, raw)
         if entry is None:
-            problems += [where(at + path, message) for path, message in messages(validator._errors, fields)]
+            problems += [where(at + path, message) for path, message in messages(errors, fields)]
             continue
         checked.append(entry)
         problems += _url(entry, at, where)

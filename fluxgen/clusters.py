@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from fluxgen.errors import Problem, SpecError
+from fluxgen.fastcheck import validated
 from fluxgen.problems import Where, did_you_mean, messages
 from fluxgen.schema import APP
 from fluxgen.sources import Source, kind_of
 from fluxgen.spec import Cluster, checked_spec, notifications
-from fluxgen.validator import validator_for
 
 CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}}  # the apps a cluster changes
 
@@ -89,12 +89,11 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
     own = [doc["apps"][i] for i in kept]
     changed = [index for index, i in enumerate(kept) if by_key.get(keys[i])]
     if changed:  # the changed apps are checked again, all in one go
-        validator = validator_for("changed apps", CHANGED)
-        merged = validator.validated({"apps": [apply_changes(own[index], by_key[keys[kept[index]]])
-                                               for index in changed]})
+        merged, errors = validated("changed apps", CHANGED, {"apps": [
+            apply_changes(own[index], by_key[keys[kept[index]]]) for index in changed]})
         if merged is None:
             raise SpecError([here(("apps", changed[path[1]]) + path[2:], message)
-                             for path, message in messages(validator._errors, CHANGED)])
+                             for path, message in messages(errors, CHANGED)])
         for index, app in zip(changed, merged["apps"], strict=True):
             own[index] = app
     spec = checked_spec(defaults, own, declared, base, here, layers, absent)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from fluxgen import catalogue, files
 from fluxgen.errors import Problem
+from fluxgen.fastcheck import validated
 from fluxgen.flux_schema import CHART_SPEC, ELSEWHERE
 from fluxgen.problems import Where, article, did_you_mean, messages
 from fluxgen.resources import app_folder, dependency
 from fluxgen.schema import APP, DEFAULTS, GIT_REFS, ONLY_FOR, SOURCE_OPTIONS
 from fluxgen.source_plan import name_conflicts
 from fluxgen.sources import OCI_DIGEST, Source, chart_source_kind, in_git, kind_of, reads_path, reference_of
-from fluxgen.validator import validator_for
 
 _APP_KINDS = {"HelmRelease": "chart", "Kustomization": "kustomize"}
 
@@ -105,12 +105,12 @@ def _merged(defaults: dict, own: dict, app: dict, index: int, where: Where) -> l
     if not shared:
         return []
     fields = {key: DEFAULTS[key] if key == "chart" else APP[key] for key in shared}
-    validator = validator_for("merged:" + ",".join(shared), fields)
     value = {key: app[key] if key != "chart" else {"source": app["chart"]["source"]} for key in shared}
-    if validator.validate(value):
+    checked, errors = validated("merged:" + ",".join(shared), fields, value)
+    if checked is not None:
         return []
     return [where(("apps", index) + path, f"{message} (after merging defaults)", ("defaults",) + path)
-            for path, message in messages(validator._errors, fields)]
+            for path, message in messages(errors, fields)]
 
 
 def _app(app: dict, index: int, where: Where) -> list[Problem]:

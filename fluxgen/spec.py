@@ -11,10 +11,10 @@ from pathlib import Path
 
 from fluxgen import catalogue, document, files, rules, values
 from fluxgen.errors import Problem, SpecError
+from fluxgen.fastcheck import validated
 from fluxgen.problems import Where, report
 from fluxgen.schema import GIT_REFS, ONLY_FOR, SCHEMA, SOURCE_OPTIONS
 from fluxgen.sources import Source, chart_source_kind, kind_of
-from fluxgen.validator import validator_for
 
 BUILTIN_DEFAULTS = {"namespace": "flux-system", "interval": "5m", "git": {}}
 DEFAULT_BRANCH = "main"
@@ -77,10 +77,9 @@ def parse_spec(text: str, name: str, base: Path) -> Spec:
         raise SpecError([Problem(name, 0, "", "is empty; it needs at least `apps:` with one app")])
     if not isinstance(data, dict):
         raise SpecError([Problem(name, 1, "", "must be a mapping with `apps:` (and optionally `defaults:`)")])
-    validator = validator_for("spec", SCHEMA)
-    doc = validator.validated(data)
+    doc, errors = validated("spec", SCHEMA, data)
     if doc is None:
-        raise SpecError(report(name, lines, validator._errors))
+        raise SpecError(report(name, lines, errors))
     where = Where(name, lines)
     defaults = doc["defaults"]
     source_namespace = defaults.get("sourceNamespace", defaults.get("namespace", BUILTIN_DEFAULTS["namespace"]))
