@@ -6,10 +6,10 @@ Every cluster is checked like a spec of its own; a problem a cluster's change ca
 at that change's line, under its own name (clusters.staging.apps.podinfo.chart.version).
 """
 
-import copy
 from dataclasses import replace
 from pathlib import Path
 
+from fluxgen import document
 from fluxgen.errors import Problem, SpecError
 from fluxgen.fastcheck import validated
 from fluxgen.problems import Where, did_you_mean, messages
@@ -128,14 +128,14 @@ def _key_of(app: dict, by_key: dict, namespace: str) -> str | None:
 
 def apply_changes(app: dict, changes: dict) -> dict:
     """`changes` deep-merged over `app`: mappings merge, lists are replaced, null removes a key."""
-    result = copy.deepcopy(app)
+    result = document.copied(app)
     for key, value in changes.items():
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict):  # a mapping the app lacks is a change to an empty one: its nulls go too
             result[key] = apply_changes(result[key] if isinstance(result.get(key), dict) else {}, value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = document.copied(value)
     return result
 
 

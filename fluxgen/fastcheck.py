@@ -58,15 +58,17 @@ def validated(key: str, schema: dict, document: Mapping) -> tuple[Any, list]:
     return validator.validated(document), validator._errors
 
 
-def compile_schema(schema: dict) -> Check:
-    """The checker of documents (mappings) of `schema`."""
-    check = _mapping(schema, allow_unknown=False, normalize=True)
+def compile_schema(schema: dict, eager: bool = False) -> Check:
+    """The checker of documents (mappings) of `schema`. Each field is compiled the first time a
+    document has it (a run pays for the fields it meets), or at once if `eager` (tests prove so
+    that every rule of fluxgen's schemas compiles)."""
+    check = _mapping(schema, allow_unknown=False, normalize=True, eager=eager)
     return lambda document: check(document) if isinstance(document, Mapping) else INVALID
 
 
-def _mapping(schema: dict, allow_unknown: bool, normalize: bool) -> Callable[[Mapping], Any]:
+def _mapping(schema: dict, allow_unknown: bool, normalize: bool, eager: bool) -> Callable[[Mapping], Any]:
     """Normalize (unless not `normalize`), then validate, a mapping of `schema` (field -> rules)."""
-    fields = {name: _field(rules, allow_unknown, normalize) for name, rules in schema.items()}
+    fields = {name: _field(rules, allow_unknown, normalize, eager) for name, rules in schema.items()} if eager else {}
     defaults = [(name, rules["default"], bool(rules.get("nullable"))) for name, rules in schema.items()
                 if "default" in rules and normalize]
     coerced = [(name, rules["coerce"]) for name, rules in schema.items() if "coerce" in rules and normalize]
@@ -89,9 +91,11 @@ def _mapping(schema: dict, allow_unknown: bool, normalize: bool) -> Callable[[Ma
         for name, value in result.items():
             field = fields.get(name)
             if field is None:
-                if not allow_unknown:
-                    return INVALID
-                continue
+                if name not in schema:
+                    if not allow_unknown:
+                        return INVALID
+                    continue
+                field = fields[name] = _field(schema[name], allow_unknown, normalize, eager)
             value = field(value, result)
             if value is INVALID:
                 return INVALID
@@ -112,7 +116,7 @@ _NULL_SKIPS = {"allowed", "anyof", "empty", "keysrules", "min", "max", "minlengt
 _EMPTY_SKIPS = {"allowed", "minlength", "maxlength", "regex", "check_with"}
 
 
-def _field(rules: dict, allow_unknown: bool, normalize: bool) -> Callable[[Any, dict], Any]:
+def _field(rules: dict, allow_unknown: bool, normalize: bool, eager: bool) -> Callable[[Any, dict], Any]:
     """Normalize the containers below a field's value (unless not `normalize`), then validate it;
     `mapping` is the (normalized) mapping the field is in, for excludes and dependencies."""
     unknown = set(rules) - _KNOWN
@@ -122,8 +126,8 @@ def _field(rules: dict, allow_unknown: bool, normalize: bool) -> Callable[[Any, 
         raise ValueError("fastcheck needs the type (dict or list) of a field with a schema")
     allow_unknown = rules.get("allow_unknown", allow_unknown)
     nullable = bool(rules.get("nullable"))
-    below = _containers(rules, allow_unknown, normalize)
-    tests = _tests(rules, allow_unknown)
+    below = _containers(rules, allow_unknown, normalize, eager)
+    tests = _tests(rules, allow_unknown, eager)
     if_null = [test for rule, test in tests if rule not in _NULL_SKIPS]
     if_empty = [test for rule, test in tests if rule not in _EMPTY_SKIPS]
     every = [test for _, test in tests]
@@ -144,19 +148,20 @@ def _field(rules: dict, allow_unknown: bool, normalize: bool) -> Callable[[Any, 
     return check
 
 
-def _containers(rules: dict, allow_unknown: bool, normalize: bool) -> Check | None:
+def _containers(rules: dict, allow_unknown: bool, normalize: bool, eager: bool) -> Check | None:
     """The normalization and validation of what is inside a mapping or list value (None: nothing)."""
-    inner = rules.get("schema")
-    keys, values = rules.get("keysrules"), rules.get("valuesrules")
-    if inner is None and keys is None and values is None:
+    inner: dict = rules.get("schema") or {}
+    keys: dict | None = rules.get("keysrules")
+    values: dict | None = rules.get("valuesrules")
+    if not inner and keys is None and values is None:
         return None
-    as_mapping = _mapping(inner, allow_unknown, normalize) if rules.get("type") == "dict" and inner else None
-    as_items = _field(inner, allow_unknown, normalize) if inner is not None and as_mapping is None else None
-    for each in (as_items and inner, keys, values):  # rules that would stand for every item, key or value
+    as_mapping = _mapping(inner, allow_unknown, normalize, eager) if rules.get("type") == "dict" and inner else None
+    as_items = _field(inner, allow_unknown, normalize, eager) if inner and as_mapping is None else None
+    for each in (inner if as_items else None, keys, values):  # rules that stand for every item, key or value
         if each and ({"default", "excludes", "dependencies"} & set(each) or (each is keys and "coerce" in each)):
             raise ValueError("fastcheck does not know defaults, excludes or dependencies on every item")
-    key_check = _field(keys, allow_unknown, normalize) if keys is not None else None
-    value_check = _field(values, allow_unknown, normalize) if values is not None else None
+    key_check = _field(keys, allow_unknown, normalize, eager) if keys is not None else None
+    value_check = _field(values, allow_unknown, normalize, eager) if values is not None else None
     value_coerce = values.get("coerce") if values is not None and normalize else None
     item_coerce = inner.get("coerce") if as_items is not None and normalize else None
 
@@ -189,17 +194,18 @@ def _containers(rules: dict, allow_unknown: bool, normalize: bool) -> Check | No
     return check
 
 
-def _tests(rules: dict, allow_unknown: bool) -> list[tuple[str, Callable[[Any, dict], bool]]]:
+def _tests(rules: dict, allow_unknown: bool, eager: bool) -> list[tuple[str, Callable[[Any, dict], bool]]]:
     """(rule, test) for each rule that validates; a test takes the value and its mapping."""
     tests: list[tuple[str, Callable[[Any, dict], bool]]] = []
     for rule, constraint in rules.items():
-        test = _test(rule, constraint, rules, allow_unknown)
+        test = _test(rule, constraint, rules, allow_unknown, eager)
         if test is not None:
             tests.append((rule, test))
     return tests
 
 
-def _test(rule: str, constraint: Any, rules: dict, allow_unknown: bool) -> Callable[[Any, dict], bool] | None:
+def _test(rule: str, constraint: Any, rules: dict, allow_unknown: bool,
+          eager: bool) -> Callable[[Any, dict], bool] | None:
     if rule == "type":
         matches = [_TYPES[name] for name in _as_list(constraint)]
         return lambda value, _: any(match(value) for match in matches)
@@ -228,7 +234,7 @@ def _test(rule: str, constraint: Any, rules: dict, allow_unknown: bool) -> Calla
         return _dependencies(constraint)
     if rule == "anyof":
         branches = [_field({**({"type": rules["type"]} if "type" in rules and "type" not in branch else {}),
-                            **branch}, allow_unknown, normalize=False) for branch in constraint]
+                            **branch}, allow_unknown, False, eager) for branch in constraint]
         return lambda value, mapping: any(branch(value, mapping) is not INVALID for branch in branches)
     return None  # normalization, containers (checked in _containers), meta, required, nullable
 

@@ -7,7 +7,7 @@ in it, comments included, stays as it was.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fluxgen import document
@@ -222,7 +222,7 @@ def leave_out(text: str, name: str, app: str, clusters: list[str]) -> str:
     return "".join(source)
 
 
-def _insertion(text: str, source: list[str], data: dict, lines: dict, cluster: str, app: str,
+def _insertion(text: str, source: list[str], data: dict, lines: Mapping, cluster: str, app: str,
                ) -> tuple[int, str] | None:
     """(line index, text) of the line that leaves `app` out of `cluster`; "" as text when the
     cluster's own line was rewritten instead; None when the cluster is not written plainly."""

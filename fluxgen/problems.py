@@ -4,6 +4,7 @@ Knows the line of every field (document.py recorded them) and how to say each ce
 in words. Pure: no I/O.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from fluxgen.document import format_path
@@ -14,7 +15,7 @@ from fluxgen.schema import HINTS, SCHEMA
 class Where:
     """Makes Problems for field paths, at the lines the document recorded."""
 
-    def __init__(self, name: str, lines: dict):
+    def __init__(self, name: str, lines: Mapping):
         self.name, self.lines = name, lines
 
     def __call__(self, path: tuple, message: str, origin: tuple | None = None) -> Problem:
@@ -48,7 +49,7 @@ def did_you_mean(word: str, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def messages(errors, schema=SCHEMA, written: dict | None = None) -> list[tuple[tuple, str]]:
+def messages(errors, schema=SCHEMA, written: Mapping | None = None) -> list[tuple[tuple, str]]:
     """Flatten cerberus' error tree (for `schema`) into (path, message) pairs a person can act on.
     `written` holds the paths present in the document, when known."""
     found = []
@@ -135,7 +136,7 @@ def _schema_at(schema: dict, schema_path: tuple):
     return node
 
 
-def report(name: str, lines: dict, errors) -> list[Problem]:
+def report(name: str, lines: Mapping, errors) -> list[Problem]:
     """cerberus' errors for the file `name` as Problems."""
     where = Where(name, lines)
     return [where(path, message) for path, message in messages(errors, written=lines)]

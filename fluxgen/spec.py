@@ -5,7 +5,6 @@ Every problem is collected and reported at once. The only I/O here is reading th
 rules that span fields live in rules.py, the values files in values.py.
 """
 
-import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -184,10 +183,10 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
 
 def deep_merge(base: dict, over: dict) -> dict:
     """`over` merged into a copy of `base`: mappings merge, everything else is replaced."""
-    result = copy.deepcopy(base)
+    result = document.copied(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = deep_merge(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = document.copied(value)
     return result
