@@ -117,7 +117,7 @@ def render(spec_file, output, output_dir, force, cluster_name, reuse_existing, c
     if output == "json" and output_dir is not None:
         raise click.UsageError("--output-dir writes YAML files; -o json only applies to standard output")
     cluster = pipeline.ClusterFlags(context, kubeconfig, request_timeout)
-    given = [f"--{flag.replace('_', '-')}" for flag, value in vars(cluster).items() if value]
+    given = [f"--{flag.replace('_', '-')}" for flag, value in cluster._asdict().items() if value]
     if given and not reuse_existing:
         raise click.UsageError(f"{', '.join(given)} only applies with --reuse-existing")
     if request_timeout is not None:

@@ -22,11 +22,14 @@ CHANGED = {"apps": {"type": "list", "schema": {"type": "dict", "schema": APP}}} 
 
 def cluster_specs(doc: dict, declared: list[Source], base: Path, where: Where) -> list[Cluster]:
     """The spec of each cluster, in the order written; every problem of every cluster at once."""
-    names = [app["name"] for app in doc["apps"]]
-    problems = [where(("clusters", cluster, "apps", name),
-                      "no app is named so" + did_you_mean(name.split("/")[-1], names))
-                for cluster, changes in doc["clusters"].items() for name in (changes or {}).get("apps", {})
-                if not any(_closeness(name, app, _namespace(doc, changes)) for app in doc["apps"])]
+    named = _by_name(doc["apps"], lambda app: app["name"])
+    problems = []
+    for cluster, changes in doc["clusters"].items():
+        namespace = _namespace(doc, changes)
+        problems += [where(("clusters", cluster, "apps", key), "no app is named so" +
+                           did_you_mean(key.split("/")[-1], list(named)))
+                     for key in (changes or {}).get("apps", {})
+                     if not any(_closeness(key, app, namespace) for app in named.get(key.split("/")[-1], []))]
     problems += [where(("clusters", cluster, "apps", name, "name"), "an app keeps its name on every cluster")
                  for cluster, changes in doc["clusters"].items()
                  for name, change in (changes or {}).get("apps", {}).items() if isinstance(change, dict) and
@@ -67,7 +70,7 @@ def _naming_clusters(on: dict[tuple[Problem, str], None], names: list[str]) -> l
     for (problem, cluster) in on:
         clusters.setdefault(problem, []).append(cluster)
     return [problem if sorted(where) == sorted(names) or problem.path.startswith("clusters.") else
-            replace(problem, message=f"{problem.message} (on cluster {', '.join(where)})")
+            problem._replace(message=f"{problem.message} (on cluster {', '.join(where)})")
             for problem, where in clusters.items()]
 
 
@@ -76,8 +79,9 @@ def _cluster_spec(name: str, changes: dict, doc: dict, declared: list[Source], b
     defaults = apply_changes(doc["defaults"], changes.get("defaults", {}))
     by_key = changes.get("apps", {})
     namespace = defaults.get("namespace", "flux-system")
-    keys = [_key_of(app, by_key, namespace) for app in doc["apps"]]
-    twice = [(key, other) for app, key in zip(doc["apps"], keys, strict=True) for other in by_key
+    naming = _by_name(by_key, lambda key: key.split("/")[-1])  # a key ends with the name of the app it changes
+    keys = [_key_of(app, naming.get(app["name"], []), namespace) for app in doc["apps"]]
+    twice = [(key, other) for app, key in zip(doc["apps"], keys, strict=True) for other in naming.get(app["name"], [])
              if key is not None and other != key and
              _closeness(other, app, namespace) == _closeness(key, app, namespace)]
     if twice:
@@ -120,9 +124,18 @@ def _namespace(doc: dict, changes: dict | None) -> str:
     return apply_changes(doc["defaults"], (changes or {}).get("defaults", {})).get("namespace", "flux-system")
 
 
-def _key_of(app: dict, by_key: dict, namespace: str) -> str | None:
-    """The key of the change that applies to `app` on a cluster: the one that names it most closely."""
-    found = max(((_closeness(key, app, namespace), key) for key in by_key), default=(0, None))
+def _by_name(items, name_of) -> dict[str, list]:
+    """`items` grouped by the app name `name_of` says, in their order."""
+    grouped: dict[str, list] = {}
+    for item in items:
+        grouped.setdefault(name_of(item), []).append(item)
+    return grouped
+
+
+def _key_of(app: dict, keys: list[str], namespace: str) -> str | None:
+    """The key of the change that applies to `app` on a cluster: of the `keys` that end with its
+    name, the one that names it most closely."""
+    found = max(((_closeness(key, app, namespace), key) for key in keys), default=(0, None))
     return found[1] if found[0] else None
 
 

@@ -25,6 +25,7 @@ MAX_DEPTH = 100  # far deeper than any spec or values file needs
 MAX_NODES = 1_000_000  # after expanding aliases; a billion-laughs bomb stops here
 
 Path = tuple  # of str keys and int indices
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
 class Int(int):
@@ -44,11 +45,15 @@ _DIGITS = re.compile(r"[-+]?[0-9][0-9_]*")
 
 class _Loader(_BaseLoader):
     def resolve(self, kind, value, implicit):
-        if kind is yaml.ScalarNode and implicit[0]:  # plain: as kubectl and Helm read it
-            tag = scalars.go_tag(value)
+        """The tag of a node written without one (PyYAML's own resolve, without its path resolvers,
+        which fluxgen does not use)."""
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:  # quoted or a block: text
+                return scalars.STR
+            tag = scalars.go_tag(value)  # plain: as kubectl and Helm read it...
             # ...except that digits beyond 64 bits stay an integer, for spec.py to say so at the line
             return scalars.INT if tag == scalars.FLOAT and _DIGITS.fullmatch(value) else tag
-        return super().resolve(kind, value, implicit)
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
 class _BadScalar(ValueError):
@@ -111,8 +116,8 @@ def format_path(path: Path) -> str:
 
 def decode(raw: bytes, name: str) -> str:
     """UTF-8 (a byte order mark is fine), or a clear error naming the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
+    try:  # what decode("utf-8-sig") does, without importing that codec
+        return (raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw).decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise SpecError([Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
@@ -298,7 +303,6 @@ _PLAIN_TAGS = {scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.S
                "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 
 
-_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _SCALAR_TAGS = _PLAIN_TAGS - {_SEQ, _MAP}
 _SHAPES: dict[type, tuple[str, set[str]]] = {yaml.SequenceNode: ("a list", {"tag:yaml.org,2002:seq"}),
                                              yaml.MappingNode: ("a mapping", {"tag:yaml.org,2002:map"})}

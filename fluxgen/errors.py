@@ -4,11 +4,10 @@ cli.py turns a FluxgenError into a message and exit code 1, and is the only plac
 a Problem as text.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong (or worth a warning) at a place in a file; sorted by file, then line."""
 
     file: str

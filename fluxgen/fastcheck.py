@@ -128,22 +128,27 @@ def _field(rules: dict, allow_unknown: bool, normalize: bool, eager: bool) -> Ca
     nullable = bool(rules.get("nullable"))
     below = _containers(rules, allow_unknown, normalize, eager)
     tests = _tests(rules, allow_unknown, eager)
-    if_null = [test for rule, test in tests if rule not in _NULL_SKIPS]
-    if_empty = [test for rule, test in tests if rule not in _EMPTY_SKIPS]
-    every = [test for _, test in tests]
+    if_null = tuple(test for rule, test in tests if rule not in _NULL_SKIPS)
+    if_empty = tuple(test for rule, test in tests if rule not in _EMPTY_SKIPS)
+    every = tuple(test for _, test in tests)
     checks_empty = "empty" in rules
 
     def check(value: Any, mapping: dict) -> Any:
         if value is None:
             if not nullable:
                 return INVALID
-            return None if all(test(None, mapping) for test in if_null) else INVALID
+            for test in if_null:
+                if not test(None, mapping):
+                    return INVALID
+            return None
         if below is not None:
             value = below(value)
             if value is INVALID:
                 return INVALID
-        empty = checks_empty and isinstance(value, Sized) and len(value) == 0
-        return value if all(test(value, mapping) for test in (if_empty if empty else every)) else INVALID
+        for test in if_empty if checks_empty and isinstance(value, Sized) and len(value) == 0 else every:
+            if not test(value, mapping):
+                return INVALID
+        return value
 
     return check
 
@@ -226,7 +231,7 @@ def _test(rule: str, constraint: Any, rules: dict, allow_unknown: bool,
     if rule == "check_with":
         if not callable(constraint):
             raise ValueError("fastcheck only knows check_with functions")
-        return lambda value, _: value is None or _passes(constraint, value)
+        return lambda value, _: value is None or _passes(constraint, value)  # validator.py: never on null
     if rule == "excludes":
         excluded = _as_list(constraint)
         return lambda _, mapping: not any(name in mapping for name in excluded)
@@ -246,10 +251,19 @@ def _compare(rule: str, value: Any, limit: Any) -> bool:
         return True
 
 
+class _Errors:
+    """The `error` a check_with function calls: it only counts."""
+
+    count = 0
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+
+
 def _passes(check: Callable, value: Any) -> bool:
-    failed: list = []
-    check(None, value, lambda *args: failed.append(args))
-    return not failed
+    errors = _Errors()
+    check(None, value, errors)
+    return not errors.count
 
 
 def _dependencies(constraint: Any) -> Callable[[Any, dict], bool]:

@@ -74,8 +74,6 @@ _PROBE = _Dumper(None, allow_unicode=True)  # type: ignore[arg-type]  # never wr
 def _text(text: str) -> str | None:
     """How PyYAML writes a one-line string, as a key and as a value (plain or 'single-quoted'),
     or None when it would do something else."""
-    if text in _TEXT:
-        return _TEXT[text]
     written = None
     if len(text) < 128 and "\n" not in text and not any(ch in text for ch in _BREAKS):
         analysis = _PROBE.analyze_scalar(text)
@@ -90,7 +88,7 @@ def _text(text: str) -> str | None:
 
 def _scalar(value) -> str:
     if isinstance(value, str):
-        written = _text(value)
+        written = _TEXT[value] if value in _TEXT else _text(value)
         if written is not None:
             return written
     elif value is None:
@@ -120,7 +118,8 @@ def _fast(doc: Any, sort_keys: bool) -> str | None:
 
 def _mapping(mapping: dict, indent: int, out: list, lead: str | None, sort_keys: bool) -> None:
     pad = " " * indent
-    for key, value in sorted(mapping.items()) if sort_keys else mapping.items():
+    for key in sorted(mapping) if sort_keys else mapping:
+        value = mapping[key]
         if not isinstance(key, str) or not key:  # PyYAML writes an empty key as `? ''`
             raise _Slow
         start = lead if lead is not None else pad

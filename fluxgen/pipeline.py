@@ -1,8 +1,8 @@
 """The steps of `render` in order: read the spec, ask the cluster, build the Flux objects,
 package manifests."""
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fluxgen.errors import ClusterError, Problem, SpecError
 from fluxgen.resources import Placed, app_folder, build, notification_objects
@@ -10,16 +10,14 @@ from fluxgen.sources import ClusterSource, Source, kind_of
 from fluxgen.spec import Spec
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     """The chart or overlay built from an app's `package:` folder."""
 
     folder: str  # its place in the output folder
     files: dict[str, str]  # path under the output folder -> text
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     """Everything `render` produces."""
 
     objects: list[Placed]
@@ -28,8 +26,7 @@ class Rendered:
     notes: list[str]
 
 
-@dataclass(frozen=True)
-class ClusterFlags:
+class ClusterFlags(NamedTuple):
     """How to reach the cluster for --reuse-existing (kubectl's own flags)."""
 
     context: str | None = None

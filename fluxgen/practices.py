@@ -8,15 +8,14 @@ span objects (dependencies, sources, alerts). Pure: no I/O; check.py finds the l
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 LEVELS = ("error", "warning", "info")
 WAITS = ("wait", "healthChecks", "healthCheckExprs")  # a Kustomization with any of these waits for what it applies
 Hit = tuple[tuple, str]  # the field (a path inside the object) and the message
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     level: str
     kinds: tuple[str, ...]
@@ -30,20 +29,14 @@ def ident(obj: dict) -> tuple[str, str, str]:
     return str(obj.get("kind")), str(metadata.get("namespace") or "default"), str(metadata.get("name"))
 
 
-@dataclass
 class Scope:
     """The objects one cluster applies, indexed for the rules that look across objects."""
 
-    objects: list[dict]
-    by_id: dict[tuple, dict] = field(init=False)
-    waited_by: dict[tuple, list[str]] = field(init=False)  # Kustomization -> names of those depending on it
-    alerts: list[dict] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.by_id = {ident(obj): obj for obj in self.objects}
-        self.waited_by = waited_on(self.objects)
-        self.alerts = [obj for obj in self.objects if obj.get("kind") == "Alert" and
-                       not _spec(obj).get("suspend")]
+    def __init__(self, objects: list[dict]):
+        self.objects = objects
+        self.by_id: dict[tuple, dict] = {ident(obj): obj for obj in objects}
+        self.waited_by = waited_on(objects)  # Kustomization -> names of those depending on it
+        self.alerts = [obj for obj in objects if obj.get("kind") == "Alert" and not _spec(obj).get("suspend")]
 
     def source_of(self, obj: dict) -> tuple[tuple, dict] | None:
         """The source an applier reads, when it is among the objects: (field, source)."""

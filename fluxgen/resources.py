@@ -4,7 +4,7 @@ Pure: no disk, no network, no printing. Every apiVersion lives in API_VERSIONS.
 """
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from fluxgen.flux_schema import CHART_SPEC
 from fluxgen.practices import WAITS
@@ -52,8 +52,7 @@ def merge_options(spec: dict, options: dict) -> dict:
     return result
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(NamedTuple):
     """A Flux object, the folder --output-dir writes it into when the spec has no clusters and no
     layers, and the app it belongs to (None for a `sources:` entry) with that app's layer."""
 
@@ -63,8 +62,7 @@ class Placed:
     layer: str | None = None
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(NamedTuple):
     """The objects a spec renders to, and which sources were reused from the cluster or clash
     with it (each with the names of the apps that use it)."""
 

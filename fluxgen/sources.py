@@ -8,6 +8,7 @@ has (--reuse-existing); or one derived from its URL. source_plan.py plans and na
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from fluxgen.schema import GIT_REFS, SOURCE_OPTIONS
@@ -43,8 +44,7 @@ class Source:
         return {**({"url": self.url} if self.url else {}), **({"ref": self.ref} if self.ref else {}), **self.options}
 
 
-@dataclass(frozen=True)
-class ClusterSource:
+class ClusterSource(NamedTuple):
     """A source that already exists (in the cluster, or declared in `sources:`), as its object says.
     `any_ref`: an existing `sources:` entry that gives no ref matches any ref."""
 
@@ -55,15 +55,14 @@ class ClusterSource:
     any_ref: bool = False
 
 
-@dataclass(frozen=True)
-class SourcePlan:
+class SourcePlan(NamedTuple):
     """Every source to generate or reference, in order of first use (then unused `sources:`
     entries); the source of each app; and same-URL sources of the cluster that were not reused,
     with the reason."""
 
     sources: list[Source]
     used: list[Source]
-    skipped: list[tuple[Source, ClusterSource, str]] = field(default_factory=list)
+    skipped: list[tuple[Source, ClusterSource, str]]
 
 
 def kind_of(app: dict) -> str:

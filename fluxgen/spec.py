@@ -7,6 +7,7 @@ rules that span fields live in rules.py, the values files in values.py.
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from fluxgen import catalogue, document, files, rules, values
 from fluxgen.errors import Problem, SpecError
@@ -41,8 +42,7 @@ class Spec:
         return self.apps + [app for cluster in self.clusters for app in cluster.spec.apps]
 
 
-@dataclass(frozen=True)
-class Cluster:
+class Cluster(NamedTuple):
     """One cluster of a spec with `clusters:`: its name, its bootstrap path and its own spec."""
 
     name: str
