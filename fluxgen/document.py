@@ -127,17 +127,22 @@ def decode(raw: bytes, name: str) -> str:
 def load(text: str, name: str) -> tuple[Any, Mapping[Path, int]]:
     """Parse `text` (named `name` in errors) into plain data and a {path: line} map.
 
-    Most documents need none of the refusals above: they are read plainly, and their lines are
-    found only when a message asks for one (Lines). The others are read with every check."""
+    Most documents need none of the refusals above: they are read plainly, event by event (no
+    tree of nodes in memory), and their lines are found only when a message asks for one
+    (Lines). The others are read again with every check."""
+    with _reading(text, name) as loader:
+        try:
+            return _plain(loader), Lines(text, name)
+        except _Unusual:
+            pass
+    return _careful(text, name)
+
+
+def _careful(text: str, name: str) -> tuple[Any, dict[Path, int]]:
     with _reading(text, name) as loader:
         node = loader.get_single_node()
         if node is None:
             return None, {}
-        if "&" not in text or "*" not in text:  # no alias, so nothing an alias could expand
-            try:
-                return _plain(node, 0), Lines(text, name)
-            except _Unusual:
-                pass
         _check_size(node, name)
         lines: dict[Path, int] = {}
         return _build(loader, node, (), lines, name), lines
@@ -153,12 +158,7 @@ class Lines(Mapping):
 
     def _read(self) -> Mapping[Path, int]:
         if self._lines is None:
-            with _reading(self._text, self._name) as loader:
-                node = loader.get_single_node()
-                _check_size(node, self._name)
-                lines: dict[Path, int] = {}
-                _build(loader, node, (), lines, self._name)
-                self._lines = lines
+            self._lines = _careful(self._text, self._name)[1]
         return self._lines
 
     def __getitem__(self, path: Path) -> int:
@@ -321,39 +321,74 @@ def _timestamp(loader, node) -> str:
 _SCALARS = {scalars.INT: _construct_int, scalars.FLOAT: _construct_float, scalars.BOOL: _construct_bool,
             scalars.NULL: _construct_null, scalars.TIMESTAMP: _timestamp}
 _KEY_TAGS = frozenset({scalars.STR, *_SCALARS})
-_ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
+_UNTAGGED = (None, "!")
+_ScalarEvent, _SequenceStartEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_MappingStartEvent, _MappingEndEvent = yaml.MappingStartEvent, yaml.MappingEndEvent
 
 
-def _plain(node: yaml.Node, depth: int) -> Any:
-    """The data _build makes of a document without aliases, where nothing is unusual: YAML's own
-    tags only, no merge keys, no duplicate keys, no nesting deeper than MAX_DEPTH."""
-    kind = type(node)
-    if kind is _ScalarNode:
-        tag = node.tag
-        if tag == scalars.STR:
-            return node.value
-        construct = _SCALARS.get(tag)
-        if construct is None:
-            raise _Unusual
-        try:
-            return construct(None, node)
-        except _BadScalar:
-            raise _Unusual from None
-    if depth >= MAX_DEPTH and node.value:
+def _plain(loader) -> Any:
+    """The data _build makes of a single document where nothing is unusual: no anchors or
+    aliases, YAML's own tags only, no merge keys, no duplicate keys, no nesting deeper than
+    MAX_DEPTH. Read from the parser's events, as the composer would (its resolve included)."""
+    get = loader.get_event
+    get()  # the stream's start
+    if loader.check_event(yaml.StreamEndEvent):
+        return None
+    get()  # the document's start
+    data = _value(get, get(), 0)
+    get()  # the document's end
+    if not loader.check_event(yaml.StreamEndEvent):
+        raise _Unusual  # a second document: the composer says so
+    return data
+
+
+def _value(get, event, depth: int) -> Any:
+    kind = type(event)
+    if kind is _ScalarEvent:
+        return _scalar(event)
+    if event.anchor is not None or depth >= MAX_DEPTH:  # an alias event has an anchor too
         raise _Unusual
-    if kind is _SequenceNode:
-        if node.tag != _SEQ:
-            raise _Unusual
-        return [_plain(item, depth + 1) for item in node.value]
-    if node.tag != _MAP:
+    if kind is _SequenceStartEvent and event.tag in (*_UNTAGGED, _SEQ):
+        items = []
+        event = get()
+        while type(event) is not _SequenceEndEvent:
+            items.append(_value(get, event, depth + 1))
+            event = get()
+        return items
+    if kind is not _MappingStartEvent or event.tag not in (*_UNTAGGED, _MAP):
         raise _Unusual
     result = {}
-    for key_node, value_node in node.value:
-        key = key_node.value
-        if type(key_node) is not _ScalarNode or key_node.tag not in _KEY_TAGS or key == "<<" or key in result:
+    event = get()
+    while type(event) is not _MappingEndEvent:
+        key = event.value if type(event) is _ScalarEvent else None
+        if key is None or key == "<<" or key in result or event.anchor is not None or \
+                event.tag not in (*_UNTAGGED, *_KEY_TAGS):
             raise _Unusual
-        result[key] = _plain(value_node, depth + 1)
+        result[key] = _value(get, get(), depth + 1)
+        event = get()
     return result
+
+
+def _scalar(event) -> Any:
+    if event.anchor is not None:
+        raise _Unusual
+    tag = event.tag
+    if tag in _UNTAGGED:  # what _Loader.resolve says
+        value = event.value
+        if not event.implicit[0]:
+            return value
+        tag = scalars.go_tag(value)
+        if tag == scalars.FLOAT and _DIGITS.fullmatch(value):
+            tag = scalars.INT
+    if tag == scalars.STR:
+        return event.value
+    construct = _SCALARS.get(tag)
+    if construct is None:
+        raise _Unusual
+    try:
+        return construct(None, event)
+    except _BadScalar:
+        raise _Unusual from None
 
 
 def _build(loader, node: yaml.Node, path: Path, lines: dict, name: str) -> Any:

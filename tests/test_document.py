@@ -5,7 +5,10 @@ import time
 
 import pytest
 from conftest import lines
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from fluxgen import document
 from fluxgen.document import decode, load
 from fluxgen.errors import SpecError
 
@@ -66,3 +69,37 @@ def test_byte_order_mark_is_accepted_and_bad_bytes_are_named():
 
 def test_nul_bytes_are_refused():
     assert error("a: b\x00c\n") == "f.yaml:1: the character U+0000 is not allowed in YAML (a control character)"
+
+
+# The plain reading (events, lines found later) and the careful one (nodes, every check) must
+# give the same data, lines and errors: documents built from pieces that each path treats
+# differently (tags, anchors and aliases, merge keys, duplicate keys, several documents, depth).
+PIECES = ["a: 1", "b: '1.10'", "c: 1.10", "d: [x, 'y', 2024-01-01, 2024-13-01]", "e: {f: null, g: ~, h: on}",
+          "i: !!str 5", "j: !!int x", "k: !!binary aGk=", "l: &anchor {m: 1}", "n: *anchor", "<<: {o: 1}",
+          "'<<': 1", "a: 2", "p: !custom 1", "q: ! 7", "r:\n  - s\n  - t: u", "v: |\n  block\n  text",
+          "w: 99999999999999999999", "x: .inf", "? [complex]\n: key", "y: ---", "---\nz: 1", "'2': !!map {}",
+          "deep: " + "[" * 101 + "]" * 101, "!!str key: 1", "0o17: octal", "t: 2001-12-14t21:59:43.10-05:00",
+          "!custom key: 1", "seq: !!seq [1]", "map: !!set {a}", "list: !custom [1]"]
+
+
+def agree(text: str) -> None:
+    try:
+        careful = document._careful(text, "x.yaml")
+    except SpecError as err:
+        with pytest.raises(SpecError) as raised:
+            document.load(text, "x.yaml")
+        assert raised.value.problems == err.problems
+        return
+    data, lines = document.load(text, "x.yaml")
+    assert (data, dict(lines)) == careful and repr(data) == repr(careful[0])
+
+
+@pytest.mark.parametrize("piece", PIECES)
+def test_the_plain_and_the_careful_reading_agree_on_each_piece(piece):
+    agree(piece + "\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=6))
+def test_the_plain_and_the_careful_reading_agree_on_documents_of_pieces(pieces):
+    agree("\n".join(pieces) + "\n")
