@@ -5,6 +5,7 @@ and `1_e3` are not text there) and yaml.v3 (kustomize, Flux): every string any o
 read as something else is quoted (scalars.needs_quotes). Pure: returns text, never prints.
 """
 
+import re
 from typing import Any
 
 import yaml
@@ -71,11 +72,18 @@ _TEXT: dict[str, str | None] = {}
 _PROBE = _Dumper(None, allow_unicode=True)  # type: ignore[arg-type]  # never writes: it only analyzes
 
 
+# Text PyYAML's analysis would find no indicator, space or special character in (a `:` only
+# inside): plain, unless a reader would take it for something else, then 'single-quoted'.
+_SIMPLE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9._/:@]*[-A-Za-z0-9._/@])?")
+
+
 def _text(text: str) -> str | None:
     """How PyYAML writes a one-line string, as a key and as a value (plain or 'single-quoted'),
     or None when it would do something else."""
     written = None
-    if len(text) < 128 and "\n" not in text and not any(ch in text for ch in _BREAKS):
+    if len(text) < 128 and _SIMPLE.fullmatch(text):
+        written = text if _PROBE.resolve(yaml.ScalarNode, text, (True, False)) == scalars.STR else f"'{text}'"
+    elif len(text) < 128 and "\n" not in text and not any(ch in text for ch in _BREAKS):
         analysis = _PROBE.analyze_scalar(text)
         plain = _PROBE.resolve(yaml.ScalarNode, text, (True, False)) == scalars.STR
         if plain and text and analysis.allow_block_plain:
@@ -86,11 +94,17 @@ def _text(text: str) -> str | None:
     return written
 
 
+def _word(text: str) -> str:
+    """How a string is written (remembered), or _Slow."""
+    written = _TEXT[text] if text in _TEXT else _text(text)
+    if written is None:
+        raise _Slow
+    return written
+
+
 def _scalar(value) -> str:
     if isinstance(value, str):
-        written = _TEXT[value] if value in _TEXT else _text(value)
-        if written is not None:
-            return written
+        return _word(value)
     elif value is None:
         return "null"
     elif isinstance(value, bool):
@@ -124,14 +138,17 @@ def _mapping(mapping: dict, indent: int, out: list, lead: str | None, sort_keys:
             raise _Slow
         start = lead if lead is not None else pad
         lead = None
-        if isinstance(value, dict) and value:
-            out.append(f"{start}{_scalar(key)}:\n")
+        name = _TEXT.get(key) or _word(key)  # the common cases first, without a call
+        if type(value) is str:
+            out.append(f"{start}{name}: {_TEXT.get(value) or _word(value)}\n")
+        elif isinstance(value, dict) and value:
+            out.append(f"{start}{name}:\n")
             _mapping(value, indent + 2, out, None, sort_keys)
         elif isinstance(value, list) and value:
-            out.append(f"{start}{_scalar(key)}:\n")
+            out.append(f"{start}{name}:\n")
             _sequence(value, indent, out, None, sort_keys)  # PyYAML does not indent a list under a key
         else:
-            out.append(f"{start}{_scalar(key)}: {_scalar(value)}\n")
+            out.append(f"{start}{name}: {_scalar(value)}\n")
 
 
 def _sequence(items: list, indent: int, out: list, lead: str | None, sort_keys: bool) -> None:
