@@ -299,13 +299,10 @@ def copied(value: Any) -> Any:
     return value
 
 
-_PLAIN_TAGS = {scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.STR, scalars.TIMESTAMP,
-               "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
-
-
+_PLAIN_TAGS = {scalars.INT, scalars.FLOAT, scalars.BOOL, scalars.NULL, scalars.STR, scalars.TIMESTAMP, _SEQ, _MAP}
 _SCALAR_TAGS = _PLAIN_TAGS - {_SEQ, _MAP}
-_SHAPES: dict[type, tuple[str, set[str]]] = {yaml.SequenceNode: ("a list", {"tag:yaml.org,2002:seq"}),
-                                             yaml.MappingNode: ("a mapping", {"tag:yaml.org,2002:map"})}
+_SHAPES: dict[type, tuple[str, set[str]]] = {yaml.SequenceNode: ("a list", {_SEQ}),
+                                             yaml.MappingNode: ("a mapping", {_MAP})}
 
 
 class _Unusual(Exception):

@@ -183,10 +183,10 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
 
 def deep_merge(base: dict, over: dict) -> dict:
     """`over` merged into a copy of `base`: mappings merge, everything else is replaced."""
-    result = document.copied(base)
+    result = {key: value if key in over else document.copied(value) for key, value in base.items()}  # in order
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = deep_merge(result[key], value)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            result[key] = deep_merge(base[key], value)
         else:
             result[key] = document.copied(value)
     return result
