@@ -73,21 +73,21 @@ def _mapping(schema: dict, allow_unknown: bool, normalize: bool, eager: bool) ->
     fields = {name: _field(rules, allow_unknown, normalize, eager) for name, rules in schema.items()} if eager else {}
     defaults = [(name, rules["default"], bool(rules.get("nullable"))) for name, rules in schema.items()
                 if "default" in rules and normalize]
-    coerced = [(name, rules["coerce"]) for name, rules in schema.items() if "coerce" in rules and normalize]
+    coerces = {name: rules["coerce"] for name, rules in schema.items() if "coerce" in rules and normalize}
     required = {name for name, rules in schema.items() if rules.get("required")}
     # excludes on a required field: the fields it names (in the schema) and itself are required no more
     unrequired = {name: {name, *(other for other in _as_list(rules["excludes"]) if other in schema)}
                   for name, rules in schema.items() if "excludes" in rules and rules.get("required")}
-    plain = not defaults and not coerced
 
     def check(mapping: Mapping) -> Any:
         result = dict(mapping)
-        if not plain:
-            for name, default, nullable in defaults:
-                if name not in result or (result[name] is None and not nullable):
-                    result[name] = default
-            for name, coerce in coerced:
-                if name in result:
+        for name, default, nullable in defaults:
+            if name not in result or (result[name] is None and not nullable):
+                result[name] = default
+        if coerces:
+            for name in result:  # a mapping has fewer fields than its schema
+                coerce = coerces.get(name)
+                if coerce is not None:
                     result[name] = coerce(result[name])
         waived: set = set()
         for name, value in result.items():

@@ -6,6 +6,7 @@ elsewhere, taken as is); a `sources:` entry that its inline URL matches; one the
 has (--reuse-existing); or one derived from its URL. source_plan.py plans and names them.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -103,6 +104,7 @@ def chart_source_kind(app: dict, default_type: str | None = None) -> str | None:
     return "OCIRepository" if repository.startswith("oci://") and wanted != "oci" else "HelmRepository"
 
 
+@functools.cache  # apps share a few repositories: each is compared many times
 def normalize_url(url: str, kind: str) -> str:
     """Compare URLs as Flux users mean them: scheme and host case, a trailing slash, `.git`."""
     parts = urlsplit(url.strip())
