@@ -152,7 +152,7 @@ def merge_app(defaults: dict, app: dict) -> dict:
     if "url" in own_git or (own_ref and base["git"].get("existing") and "name" not in own_git):
         # another repository, or another ref than an existing source has: the default's name is not this one's
         base["git"] = {k: v for k, v in base["git"].items() if k not in ("name", "existing")}
-    merged = deep_merge(base, app)
+    merged = _merge_into(base, app)  # base is this app's own
     git = merged["git"]
     if git.get("url") and not any(ref in git for ref in (*GIT_REFS, "ref")):
         git["branch"] = DEFAULT_BRANCH
@@ -183,10 +183,14 @@ def _defaults_for(defaults: dict, app: dict) -> dict:
 
 def deep_merge(base: dict, over: dict) -> dict:
     """`over` merged into a copy of `base`: mappings merge, everything else is replaced."""
-    result = {key: value if key in over else document.copied(value) for key, value in base.items()}  # in order
+    return _merge_into(document.copied(base), over)
+
+
+def _merge_into(result: dict, over: dict) -> dict:
+    """deep_merge into `result` itself, a copy of the caller's own."""
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            result[key] = deep_merge(base[key], value)
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            _merge_into(result[key], value)
         else:
             result[key] = document.copied(value)
     return result
