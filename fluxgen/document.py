@@ -319,6 +319,8 @@ _SCALARS = {scalars.INT: _construct_int, scalars.FLOAT: _construct_float, scalar
             scalars.NULL: _construct_null, scalars.TIMESTAMP: _timestamp}
 _KEY_TAGS = frozenset({scalars.STR, *_SCALARS})
 _UNTAGGED = (None, "!")
+_LIST_TAGS, _MAPPING_TAGS, _KEY_OK = frozenset({*_UNTAGGED, _SEQ}), frozenset({*_UNTAGGED, _MAP}), \
+    frozenset({*_UNTAGGED, *_KEY_TAGS})
 _ScalarEvent, _SequenceStartEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.SequenceEndEvent
 _MappingStartEvent, _MappingEndEvent = yaml.MappingStartEvent, yaml.MappingEndEvent
 
@@ -345,23 +347,23 @@ def _value(get, event, depth: int) -> Any:
         return _scalar(event)
     if event.anchor is not None or depth >= MAX_DEPTH:  # an alias event has an anchor too
         raise _Unusual
-    if kind is _SequenceStartEvent and event.tag in (*_UNTAGGED, _SEQ):
+    if kind is _SequenceStartEvent and event.tag in _LIST_TAGS:
         items = []
         event = get()
         while type(event) is not _SequenceEndEvent:
-            items.append(_value(get, event, depth + 1))
+            items.append(_scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1))
             event = get()
         return items
-    if kind is not _MappingStartEvent or event.tag not in (*_UNTAGGED, _MAP):
+    if kind is not _MappingStartEvent or event.tag not in _MAPPING_TAGS:
         raise _Unusual
     result = {}
     event = get()
     while type(event) is not _MappingEndEvent:
         key = event.value if type(event) is _ScalarEvent else None
-        if key is None or key == "<<" or key in result or event.anchor is not None or \
-                event.tag not in (*_UNTAGGED, *_KEY_TAGS):
+        if key is None or key == "<<" or key in result or event.anchor is not None or event.tag not in _KEY_OK:
             raise _Unusual
-        result[key] = _value(get, get(), depth + 1)
+        event = get()
+        result[key] = _scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1)
         event = get()
     return result
 
