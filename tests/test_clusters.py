@@ -435,6 +435,16 @@ def test_a_change_can_name_one_of_several_apps_that_share_a_name(tmp_path):
     assert result.returncode == 1 and "clusters.staging.apps.Kustomization/web/apps: no app is named so" in result.stderr
 
 
+def test_a_key_that_is_only_a_kind_names_no_app(tmp_path):
+    """`HelmRelease:` alone under a cluster's apps was a crash (found by comparing versions)."""
+    (tmp_path / "fluxgen.yaml").write_text("apps:\n  - {name: redis, chart: {repository: 'https://charts.example.com', "
+                                           "name: redis}}\nclusters:\n  dev:\n    apps:\n      HelmRelease: "
+                                           "{interval: 1m}\n")
+    result = run("validate", "-f", "fluxgen.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, "fluxgen.yaml:6: clusters.dev.apps.HelmRelease: no app is named "
+                                                     "so\n")
+
+
 @pytest.mark.parametrize("name, valid", [("runner-${CLUSTER}", True), ("${APP:=web}", True), ("runner-${", False),
                                          ("Runner-${CLUSTER}", False), ("runner-${CLUSTER}-", False)])
 def test_names_may_hold_flux_substitutions(tmp_path, name, valid):
