@@ -328,20 +328,23 @@ _MappingStartEvent, _MappingEndEvent = yaml.MappingStartEvent, yaml.MappingEndEv
 def _plain(loader) -> Any:
     """The data _build makes of a single document where nothing is unusual: no anchors or
     aliases, YAML's own tags only, no merge keys, no duplicate keys, no nesting deeper than
-    MAX_DEPTH. Read from the parser's events, as the composer would (its resolve included)."""
+    MAX_DEPTH, no more than MAX_NODES values. Read from the parser's events, as the composer would
+    (its resolve included)."""
     get = loader.get_event
     get()  # the stream's start
     if loader.check_event(yaml.StreamEndEvent):
         return None
     get()  # the document's start
-    data = _value(get, get(), 0)
+    data = _value(get, get(), 0, [1])
     get()  # the document's end
     if not loader.check_event(yaml.StreamEndEvent):
         raise _Unusual  # a second document: the composer says so
     return data
 
 
-def _value(get, event, depth: int) -> Any:
+def _value(get, event, depth: int, size: list[int]) -> Any:
+    """The data of the node `event` starts; `size` counts the values read so far, as _check_size
+    counts nodes (a key is one)."""
     kind = type(event)
     if kind is _ScalarEvent:
         return _scalar(event)
@@ -351,8 +354,11 @@ def _value(get, event, depth: int) -> Any:
         items = []
         event = get()
         while type(event) is not _SequenceEndEvent:
-            items.append(_scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1))
+            items.append(_scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1, size))
             event = get()
+        size[0] += len(items)
+        if size[0] > MAX_NODES:
+            raise _Unusual
         return items
     if kind is not _MappingStartEvent or event.tag not in _MAPPING_TAGS:
         raise _Unusual
@@ -363,8 +369,11 @@ def _value(get, event, depth: int) -> Any:
         if key is None or key == "<<" or key in result or event.anchor is not None or event.tag not in _KEY_OK:
             raise _Unusual
         event = get()
-        result[key] = _scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1)
+        result[key] = _scalar(event) if type(event) is _ScalarEvent else _value(get, event, depth + 1, size)
         event = get()
+    size[0] += 2 * len(result)
+    if size[0] > MAX_NODES:
+        raise _Unusual
     return result
 
 

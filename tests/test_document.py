@@ -103,3 +103,15 @@ def test_the_plain_and_the_careful_reading_agree_on_each_piece(piece):
 @given(st.lists(st.sampled_from(PIECES), max_size=6))
 def test_the_plain_and_the_careful_reading_agree_on_documents_of_pieces(pieces):
     agree("\n".join(pieces) + "\n")
+
+
+def test_a_document_of_too_many_values_is_refused_without_aliases_too(monkeypatch):
+    """The plain reading counts values as the careful one does (found by comparing versions)."""
+    monkeypatch.setattr(document, "MAX_NODES", 10)
+    agree("a: [1, 2, 3, 4]\nb: {c: 1, d: 2}\n")  # 13 values (a key is one): the careful reading refuses them
+    with pytest.raises(SpecError, match="more than 10 values"):
+        load("a: [1, 2, 3, 4]\nb: {c: 1, d: 2}\n", "x.yaml")
+    agree("a: [1, 2]\nb: {c: 1}\n")  # 9: both read it
+    agree("a: [1, 2, 3]\nb: {c: 1}\n")  # 10, the most there may be
+    agree("a: [1, 2, 3, 4]\nb: {c: 1}\n")  # 11
+    assert load("a: [1, 2]\nb: {c: 1}\n", "x.yaml")[0] == {"a": [1, 2], "b": {"c": 1}}
